@@ -1,12 +1,10 @@
-"""Boundary checks for tensors entering `lstmkit.nn` modules: clear errors, never deep tracebacks."""
+"""Boundary checks for tensors entering `lstmkit.nn`: clear errors, never deep tracebacks."""
 
 from __future__ import annotations
 
 import torch
 
 from lstmkit.errors import ConfigError, ShapeError
-
-
 
 
 def check_float(x: object, name: str) -> torch.Tensor:
