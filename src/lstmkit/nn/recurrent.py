@@ -226,7 +226,9 @@ def _resolve_lengths(x: Tensor, lengths: Tensor | None, mask: Tensor | None) -> 
     if lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
         raise ShapeError(f"lengths must be an integer tensor, got dtype {lengths.dtype}")
     if lengths.shape != (batch,):
-        raise ShapeError(f"lengths must have shape ({batch},) = (batch,), got {tuple(lengths.shape)}")
+        raise ShapeError(
+            f"lengths must have shape ({batch},) = (batch,), got {tuple(lengths.shape)}"
+        )
     lengths = lengths.long()
     if (lengths < 1).any():
         row = int((lengths < 1).nonzero()[0])
