@@ -138,7 +138,8 @@ class Recurrent(nn.Module):
         compile = self.compile is not False
         steps = torch.arange(x.shape[1], device=x.device)
         valid = None if lengths is None else (steps[:, None] < lengths.to(x.device))[..., None]
-        layer_input, h_n, c_n = x, [], []
+        layer_input = x.transpose(0, 1).contiguous()  # time-major: (T, B, features)
+        h_n, c_n = [], []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
@@ -147,17 +148,16 @@ class Recurrent(nn.Module):
                 seq = layer_input if direction == 0 else reverse_padded(layer_input, lengths)
                 h_mask = self._recurrent_mask(x)
                 if self.cell == "gru":
-                    gx = nn.functional.linear(seq.transpose(0, 1), w_ih, b_ih)
+                    gx = nn.functional.linear(seq, w_ih, b_ih)  # all steps in one product
                     out, h = run_loop(gru_sequence, gx, h0[k], w_hh, b_hh, valid, h_mask,
                                       compile=compile)
                     c = None
                 else:
                     bias = None if b_ih is None else b_ih + b_hh
-                    gx = nn.functional.linear(seq.transpose(0, 1), w_ih, bias)
+                    gx = nn.functional.linear(seq, w_ih)  # all steps in one product
                     peephole = self.peephole[k] if self.cell == "peephole" else None
-                    out, h, c = run_loop(lstm_sequence, gx, h0[k], c0[k], w_hh, peephole, valid,
-                                         h_mask, compile=compile)
-                out = out.transpose(0, 1)
+                    out, h, c = run_loop(lstm_sequence, gx, bias, h0[k], c0[k], w_hh, peephole,
+                                         valid, h_mask, compile=compile)
                 outputs.append(out if direction == 0 else reverse_padded(out, lengths))
                 h_n.append(h)
                 c_n.append(c)
@@ -165,7 +165,7 @@ class Recurrent(nn.Module):
             if layer < self.num_layers - 1 and self.dropout > 0:
                 layer_input = nn.functional.dropout(layer_input, self.dropout, self.training)
         c_final = None if self.cell == "gru" else torch.stack(c_n)
-        return layer_input, (torch.stack(h_n), c_final)
+        return layer_input.transpose(0, 1), (torch.stack(h_n), c_final)
 
     # -- helpers ----------------------------------------------------------------------------
 
