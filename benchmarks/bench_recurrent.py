@@ -1,9 +1,9 @@
 """Training-step throughput of lstmkit's Recurrent layer against raw torch.nn.LSTM.
 
 One training step = forward over (batch, time, features), a linear head on the last output,
-MSE loss, backward and an AdamW step. Every row runs in this one process; the ratio column is
-samples/s divided by raw `torch.nn.LSTM`'s samples/s for the same shape, measured in the same
-run. The one-time compile cost (first step minus a steady step) is reported separately.
+MSE loss, backward and an AdamW step. Every row runs in this one process, round-robin with the
+others of its shape; the ratio column is samples/s divided by raw `torch.nn.LSTM`'s samples/s for
+the same shape in the same run. The one-time compile cost is reported separately.
 
     python benchmarks/bench_recurrent.py                       # the full table
     python benchmarks/bench_recurrent.py --hidden 64 --seq 48  # one configuration
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from lstmkit.nn.recurrent import Recurrent
 
 FEATURES = 8
 LAYERS = 2
+PLAIN_LOOP_REPEATS = 3
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Row:
     samples_per_s: float
     first_step_s: float
     steady_step_s: float
+    faults_per_step: float
     ratio: float = 0.0
 
 
@@ -57,19 +60,42 @@ def make_step(model: nn.Module, hidden: int, batch: int, seq: int) -> Callable[[
     return step
 
 
-def measure(name: str, model: nn.Module, hidden: int, seq: int, batch: int, repeats: int) -> Row:
-    step = make_step(model, hidden, batch, seq)
+def timed(step: Callable[[], None]) -> tuple[float, int]:
+    """Seconds and minor page faults of one call."""
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     start = time.perf_counter()
-    step()  # compiles where the model compiles; warms caches otherwise
-    first = time.perf_counter() - start
     step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    seconds = time.perf_counter() - start
+    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+
+
+def measure_group(
+    builds: list[tuple[str, Callable[[], nn.Module]]], hidden: int, seq: int, batch: int,
+    repeats: int,
+) -> list[Row]:
+    """Warm every implementation up, then time them round-robin so machine noise hits all."""
+    steps, firsts = [], []
+    for _, build in builds:
+        step = make_step(build(), hidden, batch, seq)
+        firsts.append(timed(step)[0])  # compiles where the model compiles
         step()
-        times.append(time.perf_counter() - start)
-    steady = statistics.median(times)
-    return Row(hidden, seq, name, batch / steady, first, steady)
+        steps.append(step)
+    times: list[list[float]] = [[] for _ in steps]
+    faults: list[int] = [0 for _ in steps]
+    for round_ in range(repeats):
+        for k, step in enumerate(steps):
+            if round_ >= PLAIN_LOOP_REPEATS and "plain loop" in builds[k][0]:
+                continue  # the slow eager loops get fewer repeats
+            seconds, n = timed(step)
+            times[k].append(seconds)
+            faults[k] += n
+    rows = []
+    for (name, _), first, ts, n in zip(builds, firsts, times, faults, strict=True):
+        steady = statistics.median(ts)
+        rows.append(Row(hidden, seq, name, batch / steady, first, steady, n / len(ts)))
+    for row in rows:
+        row.ratio = row.samples_per_s / rows[0].samples_per_s
+    return rows
 
 
 def implementations(hidden: int, plain_loops: bool) -> list[tuple[str, Callable[[], nn.Module]]]:
@@ -105,25 +131,21 @@ def main() -> None:
     rows: list[Row] = []
     for hidden in args.hidden:
         for seq in args.seq:
-            group = []
-            for name, build in implementations(hidden, not args.no_plain_loops):
-                repeats = args.repeats if "plain loop" not in name else max(3, args.repeats // 3)
-                group.append(measure(name, build(), hidden, seq, args.batch, repeats))
-            reference = group[0].samples_per_s
-            for row in group:
-                row.ratio = row.samples_per_s / reference
-            rows += group
+            builds = implementations(hidden, not args.no_plain_loops)
+            rows += measure_group(builds, hidden, seq, args.batch, args.repeats)
 
-    print(f"# bench_recurrent: torch {torch.__version__}, {platform.processor() or platform.machine()}"
-          f", {args.threads} threads, batch {args.batch}, {LAYERS} layers, {FEATURES} features")
-    print(f"# median of {args.repeats} steps (plain loops: {max(3, args.repeats // 3)})")
-    print("| hidden | seq | implementation | samples/s | × raw nn.LSTM | steady step ms "
-          "| one-time cost s |")
-    print("|---:|---:|---|---:|---:|---:|---:|")
+    cpu = platform.processor() or platform.machine()
+    print(f"# bench_recurrent: torch {torch.__version__}, {cpu}, {args.threads} threads, "
+          f"batch {args.batch}, {LAYERS} layers, {FEATURES} input features")
+    print(f"# median of {args.repeats} round-robin steps (plain loops: {PLAIN_LOOP_REPEATS}); "
+          "one-time cost = first step minus a steady step (compilation, or loading it from cache)")
+    print("| hidden | seq | implementation | samples/s | × raw nn.LSTM | step ms "
+          "| page faults/step | one-time cost s |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|")
     for r in rows:
         once = max(0.0, r.first_step_s - r.steady_step_s)
         print(f"| {r.hidden} | {r.seq} | {r.name} | {r.samples_per_s:,.0f} | {r.ratio:.2f} "
-              f"| {1000 * r.steady_step_s:.1f} | {once:.1f} |")
+              f"| {1000 * r.steady_step_s:.1f} | {r.faults_per_step:,.0f} | {once:.1f} |")
 
 
 if __name__ == "__main__":
