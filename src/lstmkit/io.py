@@ -222,13 +222,13 @@ def load(path: str | os.PathLike[str]) -> Any:
             f"(file written by lstmkit {state.lstmkit_version}, this is {_lstmkit_version()}): "
             f"{err}"
         ) from err
+    if state.extra and callable(getattr(obj, "set_extra", None)):
+        obj.set_extra(state.extra)  # first: an estimator may rebuild its network from it
     _check_weights(Path(path), obj.state_dict(), state.tensors)
     if isinstance(obj, torch.nn.Module):
         obj.load_state_dict(state.tensors, strict=True)
     else:
         obj.load_state_dict(state.tensors)
-    if state.extra and callable(getattr(obj, "set_extra", None)):
-        obj.set_extra(state.extra)
     return obj
 
 

@@ -12,15 +12,6 @@ B, T, D = 4, 7, 6
 LENGTHS = torch.tensor([7, 3, 1, 5])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is fastest and does not stall when the CPU is busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make(kind: str) -> torch.nn.Module:
     if kind == "additive":
         return AdditiveAttention(D, D, attention_size=5)

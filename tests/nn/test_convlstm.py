@@ -8,15 +8,6 @@ from lstmkit.nn.cells import LSTMCell, PeepholeLSTMCell
 from lstmkit.nn.convlstm import ConvLSTM, ConvLSTMCell
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is fastest and does not stall when the CPU is busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def unroll(cell: LSTMCell, x: torch.Tensor) -> torch.Tensor:
     """x (batch, time, features) -> hidden states (batch, time, hidden)."""
     state, outputs = None, []

@@ -11,15 +11,6 @@ from lstmkit.nn.seq2seq import Seq2Seq
 B, T, IN, OUT, H = 3, 6, 4, 2, 8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is fastest and does not stall when the CPU is busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def manual_decode(model: Seq2Seq, x, horizon, target=None, future=None) -> torch.Tensor:
     """The decoder loop written out: feed `target` when given, else the model's own output."""
     keys, (h_n, c_n) = model.encoder(x)

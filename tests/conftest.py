@@ -1,4 +1,4 @@
-"""Shared setup for the training tests."""
+"""Shared test setup."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 
 @pytest.fixture(autouse=True)
 def single_thread() -> Iterator[None]:
-    """Tiny models train faster, and reproducibly, on one thread."""
+    """Tiny models run faster on one thread, and do not stall when the CPU is busy."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -1,0 +1,1 @@
+"""Data: loading, validation, synthetic tasks, scaling and windowing."""

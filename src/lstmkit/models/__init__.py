@@ -1,0 +1,5 @@
+"""Task estimators in scikit-learn style (fit / predict / save / load)."""
+
+from lstmkit.models.sequence_regressor import SequenceRegressor
+
+__all__ = ["SequenceRegressor"]
