@@ -13,14 +13,32 @@ from lstmkit.errors import (  # noqa: E402
     ShapeError,
     TrainingError,
 )
+from lstmkit.io import load, save  # noqa: E402
+from lstmkit.models import SequenceRegressor  # noqa: E402
+from lstmkit.nn import (  # noqa: E402
+    GRUCell,
+    LSTMCell,
+    PeepholeLSTMCell,
+    Recurrent,
+)
+from lstmkit.training import Trainer, TrainerConfig  # noqa: E402
 
 __all__ = [
     "__version__",
     "CheckpointError",
     "ConfigError",
     "DataValidationError",
+    "GRUCell",
+    "LSTMCell",
     "LstmkitError",
     "ModelFileError",
+    "PeepholeLSTMCell",
+    "Recurrent",
+    "SequenceRegressor",
     "ShapeError",
+    "Trainer",
+    "TrainerConfig",
     "TrainingError",
+    "load",
+    "save",
 ]
