@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from lstmkit.nn.loops import lstm_sequence, lstm_sequence_fast, reverse_padded
+from lstmkit.nn.loops import lstm_layer_fast, lstm_sequence, reverse_padded
 
-T, B, H = 5, 3, 4
+T, B, H, F = 5, 3, 4, 2  # time, batch, hidden, input features
 
 
 def inputs(peephole: bool, padded: bool, recurrent_mask: bool):
@@ -14,7 +14,7 @@ def inputs(peephole: bool, padded: bool, recurrent_mask: bool):
     def leaf(*shape):
         return torch.randn(*shape, dtype=torch.double, requires_grad=True)
 
-    tensors = [leaf(T, B, 4 * H), leaf(4 * H), leaf(B, H), leaf(B, H), leaf(4 * H, H)]
+    tensors = [leaf(T, B, F), leaf(4 * H, F), leaf(4 * H), leaf(B, H), leaf(B, H), leaf(4 * H, H)]
     tensors.append(leaf(3, H) if peephole else None)
     lengths = torch.tensor([5, 2, 3])
     valid = (torch.arange(T)[:, None] < lengths[None])[..., None] if padded else None
@@ -30,12 +30,13 @@ def test_hand_written_backward_passes_gradcheck(peephole, padded, recurrent_mask
     params = [t for t in tensors if t is not None]
 
     def fast(*args):
-        gx, bias, h, c, w = args[:5]
-        p = args[5] if peephole else None
-        return lstm_sequence_fast(gx, bias, h, c, w, p, valid, mask, compile=False)
+        x, w_ih, bias, h, c, w_hh = args[:6]
+        p = args[6] if peephole else None
+        return lstm_layer_fast(x, w_ih, bias, h, c, w_hh, p, valid, mask, compile=False)
 
     assert torch.autograd.gradcheck(fast, params)
-    reference = lstm_sequence(*tensors, valid, mask)
+    x, w_ih, *rest = tensors
+    reference = lstm_sequence(x @ w_ih.t(), *rest, valid, mask)
     for got, want in zip(fast(*params), reference, strict=True):
         torch.testing.assert_close(got, want, atol=1e-12, rtol=1e-12)
 

@@ -207,42 +207,49 @@ def lstm_backward_steps(
 
 
 class _LSTMSequence(torch.autograd.Function):
-    """LSTM over a whole sequence with the hand-written backward above."""
+    """LSTM layer over a whole sequence, input projection included, with the backward above."""
 
     @staticmethod
-    def forward(ctx, gx, bias, h0, c0, weight_hh, peephole, valid, h_mask, compile):  # noqa: ANN001
-        saved = _call(lstm_forward_saving, compile, gx, bias, h0, c0, weight_hh, peephole,
+    def forward(ctx, x, weight_ih, bias, h0, c0, weight_hh, peephole, valid, h_mask, compile):  # noqa: ANN001
+        gx = (x.flatten(0, 1) @ weight_ih.t()).view(x.shape[0], x.shape[1], -1)
+        saved = run_loop(lstm_forward_saving, compile, gx, bias, h0, c0, weight_hh, peephole,
                       valid, h_mask)
         hs, cs = saved[0], saved[1]
         ctx.compile = compile
         ctx.has_bias = bias is not None
-        ctx.save_for_backward(*saved, weight_hh, peephole, valid, h_mask)
+        ctx.save_for_backward(x, weight_ih, *saved, weight_hh, peephole, valid, h_mask)
         out = hs[1:] if valid is None else hs[1:] * valid
         return out, hs[-1], cs[-1]
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, d_out, d_h, d_c):  # noqa: ANN001
-        hs, cs, tanh_cs, i, f, g, o, weight_hh, peephole, valid, h_mask = ctx.saved_tensors
-        d_a, d_h0, d_c0 = _call(lstm_backward_steps, ctx.compile, d_out.contiguous(), d_h, d_c,
+        x, weight_ih, hs, cs, tanh_cs, i, f, g, o, weight_hh, peephole, valid, h_mask = (
+            ctx.saved_tensors
+        )
+        d_a, d_h0, d_c0 = run_loop(lstm_backward_steps, ctx.compile, d_out.contiguous(), d_h, d_c,
                                 cs, tanh_cs, i, f, g, o, weight_hh, peephole, valid, h_mask)
+        flat_da = d_a.flatten(0, 1)  # (T*B, 4H)
         h_in = hs[:-1] if h_mask is None else hs[:-1] * h_mask
-        flat_da = d_a.flatten(0, 1)
-        d_weight = flat_da.t() @ h_in.flatten(0, 1)
+        # (inputᵀ·dA)ᵀ rather than dAᵀ·input: BLAS is far faster with the long axis inside
+        d_weight_hh = (h_in.flatten(0, 1).t() @ flat_da).t()
+        d_weight_ih = (x.flatten(0, 1).t() @ flat_da).t()
+        d_x = (flat_da @ weight_ih).view_as(x) if ctx.needs_input_grad[0] else None
         d_bias = flat_da.sum(dim=0) if ctx.has_bias else None
         d_peephole = None
-        if peephole is not None and ctx.needs_input_grad[5]:
+        if peephole is not None and ctx.needs_input_grad[6]:
             d_i, d_f, _, d_o = d_a.chunk(4, dim=2)
             d_peephole = torch.stack([
                 (d_i * cs[:-1]).sum(dim=(0, 1)),
                 (d_f * cs[:-1]).sum(dim=(0, 1)),
                 (d_o * cs[1:]).sum(dim=(0, 1)),
             ])
-        return d_a, d_bias, d_h0, d_c0, d_weight, d_peephole, None, None, None
+        return (d_x, d_weight_ih, d_bias, d_h0, d_c0, d_weight_hh, d_peephole, None, None, None)
 
 
-def lstm_sequence_fast(
-    gx: Tensor,
+def lstm_layer_fast(
+    x: Tensor,
+    weight_ih: Tensor,
     bias: Tensor | None,
     h: Tensor,
     c: Tensor,
@@ -252,9 +259,11 @@ def lstm_sequence_fast(
     h_mask: Tensor | None,
     compile: bool = True,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Same result as `lstm_sequence`, with the hand-written BPTT; compiled when asked."""
-    valid_f = None if valid is None else valid.to(gx.dtype)
-    return _LSTMSequence.apply(gx, bias, h, c, weight_hh, peephole, valid_f, h_mask, compile)
+    """One LSTM layer over time-major x (T, B, I): the same result as projecting x with
+    `weight_ih` and running `lstm_sequence`, with the hand-written BPTT; compiled when asked."""
+    valid_f = None if valid is None else valid.to(x.dtype)
+    return _LSTMSequence.apply(x.contiguous(), weight_ih, bias, h, c, weight_hh, peephole,
+                               valid_f, h_mask, compile)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,18 +285,7 @@ def compile_available() -> bool:
     return _compile_broken is None
 
 
-def run_loop(loop: Callable, *args: object, compile: bool) -> tuple[Tensor, ...]:
-    """Call `loop(*args)`: the compiled fast path when asked, else the plain loop.
-
-    With `compile`, LSTM loops take the hand-written BPTT (`lstm_sequence_fast`) with compiled
-    forward and backward loops; other loops go through `torch.compile` as they are.
-    """
-    if compile and loop is lstm_sequence and compile_available():
-        return lstm_sequence_fast(*args, compile=True)
-    return _call(loop, compile, *args)
-
-
-def _call(loop: Callable, compile: bool, *args: object) -> tuple[Tensor, ...]:
+def run_loop(loop: Callable, compile: bool, *args: object) -> tuple[Tensor, ...]:
     """`loop(*args)`, through `torch.compile` when asked and available.
 
     Compilation problems (no C++ compiler, an unsupported platform) are logged once and the

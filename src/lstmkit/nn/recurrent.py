@@ -29,7 +29,14 @@ from lstmkit.nn._checks import (
     check_rank,
     check_size,
 )
-from lstmkit.nn.loops import gru_sequence, lstm_sequence, reverse_padded, run_loop
+from lstmkit.nn.loops import (
+    compile_available,
+    gru_sequence,
+    lstm_layer_fast,
+    lstm_sequence,
+    reverse_padded,
+    run_loop,
+)
 
 CellType = Literal["lstm", "peephole", "gru"]
 State = tuple[Tensor, Tensor | None]
@@ -149,15 +156,17 @@ class Recurrent(nn.Module):
                 h_mask = self._recurrent_mask(x)
                 if self.cell == "gru":
                     gx = nn.functional.linear(seq, w_ih, b_ih)  # all steps in one product
-                    out, h = run_loop(gru_sequence, gx, h0[k], w_hh, b_hh, valid, h_mask,
-                                      compile=compile)
+                    out, h = run_loop(gru_sequence, compile, gx, h0[k], w_hh, b_hh, valid, h_mask)
                     c = None
                 else:
                     bias = None if b_ih is None else b_ih + b_hh
-                    gx = nn.functional.linear(seq, w_ih)  # all steps in one product
                     peephole = self.peephole[k] if self.cell == "peephole" else None
-                    out, h, c = run_loop(lstm_sequence, gx, bias, h0[k], c0[k], w_hh, peephole,
-                                         valid, h_mask, compile=compile)
+                    state = (h0[k], c0[k], w_hh, peephole, valid, h_mask)
+                    if compile and compile_available():
+                        out, h, c = lstm_layer_fast(seq, w_ih, bias, *state)
+                    else:
+                        gx = nn.functional.linear(seq, w_ih)  # all steps in one product
+                        out, h, c = lstm_sequence(gx, bias, *state)
                 outputs.append(out if direction == 0 else reverse_padded(out, lengths))
                 h_n.append(h)
                 c_n.append(c)
