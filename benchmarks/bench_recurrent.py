@@ -98,6 +98,36 @@ def measure_group(
     return rows
 
 
+def plain_lstm_maths(x: torch.Tensor, layers: list[list[torch.Tensor]]) -> torch.Tensor:
+    """A stacked LSTM written as plain tensor maths (autograd does the backward)."""
+    batch, hidden = x.shape[0], layers[0][1].shape[1]
+    inputs = x.transpose(0, 1)
+    for w_ih, w_hh, b_ih, b_hh in layers:
+        h, c, outputs = x.new_zeros(batch, hidden), x.new_zeros(batch, hidden), []
+        gx = inputs @ w_ih.t() + b_ih + b_hh
+        for t in range(gx.shape[0]):
+            i, f, g, o = (gx[t] + h @ w_hh.t()).chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            outputs.append(h)
+        inputs = torch.stack(outputs)
+    return inputs.transpose(0, 1)
+
+
+class CompiledPlainLSTM(nn.Module):
+    """Reference point: `torch.compile` of the plain LSTM maths, backward by AOT autograd."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(FEATURES, hidden, LAYERS, batch_first=True)
+        self.maths = torch.compile(plain_lstm_maths)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        layers = [[getattr(self.rnn, f"{n}_l{k}") for n in names] for k in range(LAYERS)]
+        return self.maths(x, layers), None
+
+
 def implementations(hidden: int, plain_loops: bool) -> list[tuple[str, Callable[[], nn.Module]]]:
     def rec(**kw):
         return lambda: Recurrent(FEATURES, hidden, LAYERS, **kw)
@@ -106,6 +136,7 @@ def implementations(hidden: int, plain_loops: bool) -> list[tuple[str, Callable[
         ("torch.nn.LSTM (raw)", lambda: nn.LSTM(FEATURES, hidden, LAYERS, batch_first=True)),
         ("Recurrent lstm (default, fused)", rec()),
         ("Recurrent lstm compile=True", rec(compile=True)),
+        ("torch.compile(plain LSTM maths)", lambda: CompiledPlainLSTM(hidden)),
         ("Recurrent peephole (compiled)", rec(cell="peephole")),
         ("Recurrent recurrent_dropout=0.25 (compiled)", rec(recurrent_dropout=0.25)),
     ]
