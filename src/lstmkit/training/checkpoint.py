@@ -94,10 +94,16 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: TrainingCheckpoint) -> N
 
 def read_checkpoint_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Only the JSON metadata of a checkpoint (cheap: tensors are not read)."""
-    path = Path(path)
+    metadata, _ = _read(Path(path), with_tensors=False)
+    return _parse_meta(Path(path), metadata)
+
+
+def _read(path: Path, with_tensors: bool) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """Metadata (and tensors) of a checkpoint file; unreadable files raise `CheckpointError`."""
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
+            tensors = {name: f.get_tensor(name) for name in f.keys()} if with_tensors else {}
     except FileNotFoundError as exc:
         raise CheckpointError(f"checkpoint {path} does not exist") from exc
     except Exception as exc:  # safetensors raises its own error types
@@ -105,23 +111,13 @@ def read_checkpoint_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"checkpoint {path} cannot be read ({exc}); it may be truncated or not a "
             f"safetensors file: delete it to start over"
         ) from exc
-    return _parse_meta(path, metadata)
+    return metadata, tensors
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> TrainingCheckpoint:
     """Read a checkpoint written by `save_checkpoint`; problems raise `CheckpointError`."""
     path = Path(path)
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
-    except FileNotFoundError as exc:
-        raise CheckpointError(f"checkpoint {path} does not exist") from exc
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(
-            f"checkpoint {path} cannot be read ({exc}); it may be truncated or not a "
-            f"safetensors file: delete it to start over"
-        ) from exc
+    metadata, tensors = _read(path, with_tensors=True)
     meta = _parse_meta(path, metadata)
 
     groups: dict[str, dict[str, torch.Tensor]] = {"model": {}, "best": {}, "optimizer": {}}
