@@ -224,3 +224,19 @@ def test_bad_config_raises_clear_error(kwargs, match):
     args = {"input_size": 5, "hidden_size": 6, **kwargs}
     with pytest.raises(ConfigError, match=match):
         Recurrent(**args)
+
+
+def test_inference_runs_the_fused_kernel_and_agrees_with_the_training_loop(plain_loop):
+    model = make("lstm", bidirectional=True, compile=True, recurrent_dropout=0.3)
+    assert not model.uses_fused_kernel  # training with gradients: the loop
+    with torch.no_grad():
+        assert model.uses_fused_kernel
+    model.eval()
+    assert model.uses_fused_kernel
+    assert not make("peephole").eval().uses_fused_kernel  # no fused kernel exists for it
+    x = torch.randn(3, 5, 5, dtype=torch.double)
+    lengths = torch.tensor([5, 3, 2])
+    fused_out = model(x, lengths=lengths)[0]
+    model.train()
+    model.recurrent_dropout = 0.0
+    torch.testing.assert_close(model(x, lengths=lengths)[0], fused_out)

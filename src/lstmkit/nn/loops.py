@@ -296,7 +296,7 @@ def run_loop(loop: Callable, compile: bool, *args: object) -> tuple[Tensor, ...]
         try:
             if loop not in _compiled:
                 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(default_cache_dir()))
-                _compiled[loop] = torch.compile(loop, dynamic=False)
+                _compiled[loop] = torch.compile(loop)  # a new batch size makes that axis dynamic
             return _compiled[loop](*args)
         except Exception as err:  # noqa: BLE001 - any backend failure means: run uncompiled
             _compile_broken = f"{type(err).__name__}: {err}"

@@ -9,8 +9,9 @@ Weights always live in a `torch.nn.LSTM`/`GRU` (`self.rnn`, torch's layout and n
 peephole vectors for the peephole cell, so the same state dict runs on either path:
 - fused: standard LSTM/GRU without recurrent dropout runs torch's fused kernel (packed sequences
   for variable lengths);
-- loop: peephole cells, recurrent (variational) dropout, or `compile=True` run the time loop of
-  `lstmkit.nn.loops`, compiled with `torch.compile` unless `compile=False`.
+- loop: peephole cells, and in training recurrent (variational) dropout or `compile=True`, run
+  the time loop of `lstmkit.nn.loops`, compiled with `torch.compile` unless `compile=False`.
+  Compiled kernels are specialised to the sequence length: each new length compiles once.
 """
 
 from __future__ import annotations
@@ -107,9 +108,16 @@ class Recurrent(nn.Module):
 
     @property
     def uses_fused_kernel(self) -> bool:
-        """True when forward runs torch's fused nn.LSTM/GRU kernel."""
-        plain = self.cell != "peephole" and self.recurrent_dropout == 0
-        return plain and self.compile is not True
+        """True when forward now runs torch's fused nn.LSTM/GRU kernel.
+
+        Inference (eval mode or no gradients) of a standard cell always does: recurrent dropout
+        is off there, and the compiled loop only pays off in training.
+        """
+        if self.cell == "peephole":
+            return False
+        if not (self.training and torch.is_grad_enabled()):
+            return True
+        return self.recurrent_dropout == 0 and self.compile is not True
 
     def forward(
         self,
