@@ -131,7 +131,7 @@ class Recurrent(nn.Module):
         check_size(x, 2, self.input_size, "x", "features")
         if x.shape[1] == 0:
             raise ShapeError("x has 0 time steps; every sequence needs at least one step")
-        lengths = _resolve_lengths(x, lengths, mask)
+        lengths = resolve_lengths(x, lengths, mask)
         h0, c0 = self._initial_state(x, state)
         if self.uses_fused_kernel:
             return self._fused(x, h0, c0, lengths)
@@ -218,7 +218,7 @@ class Recurrent(nn.Module):
         return h0, (None if self.cell == "gru" else c0)
 
 
-def _resolve_lengths(x: Tensor, lengths: Tensor | None, mask: Tensor | None) -> Tensor | None:
+def resolve_lengths(x: Tensor, lengths: Tensor | None, mask: Tensor | None) -> Tensor | None:
     """Validate `lengths` or turn a prefix `mask` into lengths; None when nothing is padded."""
     batch, time = x.shape[:2]
     if lengths is not None and mask is not None:

@@ -31,7 +31,7 @@ from lstmkit.nn._checks import (
 )
 from lstmkit.nn.attention import AdditiveAttention, DotProductAttention
 from lstmkit.nn.cells import GRUCell, LSTMCell, PeepholeLSTMCell
-from lstmkit.nn.recurrent import CellType, Recurrent, _resolve_lengths
+from lstmkit.nn.recurrent import CellType, Recurrent, resolve_lengths
 
 CELL_CLASSES = {"lstm": LSTMCell, "peephole": PeepholeLSTMCell, "gru": GRUCell}
 ATTENTIONS = (None, "additive", "dot")
@@ -124,7 +124,7 @@ class Seq2Seq(nn.Module):
         batch = x.shape[0]
         horizon = check_positive_int(horizon, "horizon")
         self._check_call(batch, horizon, target, teacher_forcing, future_inputs, return_attention)
-        lengths = _resolve_lengths(x, lengths, mask)  # None when nothing is padded
+        lengths = resolve_lengths(x, lengths, mask)  # None when nothing is padded
 
         enc_out, (h_n, c_n) = self.encoder(x, lengths=lengths)  # (B, T, H), (L, B, H)
         h = list(h_n.unbind(0))  # per layer (B, H)
