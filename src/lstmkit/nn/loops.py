@@ -270,6 +270,7 @@ def lstm_layer_fast(
 # Compilation with a clean fallback
 # ---------------------------------------------------------------------------------------------
 
+RECOMPILE_LIMIT = 64
 _compiled: dict[Callable, Callable] = {}
 _compile_broken: str | None = None
 
@@ -296,6 +297,10 @@ def run_loop(loop: Callable, compile: bool, *args: object) -> tuple[Tensor, ...]
         try:
             if loop not in _compiled:
                 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(default_cache_dir()))
+                # every (cell variant, sequence length, dtype) is one specialisation: the
+                # default limit of 8 would silently send later models to the slow loop
+                dynamo_config = torch._dynamo.config
+                dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, RECOMPILE_LIMIT)
                 _compiled[loop] = torch.compile(loop)  # a new batch size makes that axis dynamic
             return _compiled[loop](*args)
         except Exception as err:  # noqa: BLE001 - any backend failure means: run uncompiled
