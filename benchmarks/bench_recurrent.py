@@ -156,6 +156,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-plain-loops", action="store_true", help="skip the slow eager loops")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="keep implementations whose name contains one of these words "
+                             "(raw nn.LSTM always stays: it is the reference)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -163,6 +166,8 @@ def main() -> None:
     for hidden in args.hidden:
         for seq in args.seq:
             builds = implementations(hidden, not args.no_plain_loops)
+            if args.only:
+                builds = builds[:1] + [b for b in builds[1:] if any(w in b[0] for w in args.only)]
             rows += measure_group(builds, hidden, seq, args.batch, args.repeats)
 
     cpu = platform.processor() or platform.machine()

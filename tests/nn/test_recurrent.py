@@ -159,6 +159,7 @@ def test_compiled_loop_equals_plain_loop():
     out, (h, c) = model(x, lengths=lengths)
     out.sum().backward()
     assert loops.compile_available(), "torch.compile failed on this machine"
+    assert torch._dynamo.config.recompile_limit >= loops.RECOMPILE_LIMIT
     grad = x.grad.clone()
     x.grad = None
     plain = Recurrent(3, 4, cell="peephole", bidirectional=True, compile=False)
