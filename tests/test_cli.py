@@ -23,10 +23,19 @@ def test_demo_trains_saves_and_beats_baselines(tmp_path):
 
 def test_info_on_a_missing_model_is_a_clean_error(tmp_path):
     result = runner.invoke(app, ["info", str(tmp_path / "nope")])
-    assert result.exit_code == 1
-    assert "does not exist" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "does not exist" in result.output
 
 
 def test_demo_with_unknown_cell_is_a_clean_error(tmp_path):
     result = runner.invoke(app, ["demo", "--output", str(tmp_path), "--cell", "rnn"])
-    assert result.exit_code == 1 and "cell must be one of" in result.output
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "cell must be one of" in result.output
+
+
+def test_demo_into_an_existing_file_is_a_clean_error(tmp_path):
+    (tmp_path / "taken").write_text("")
+    result = runner.invoke(app, ["demo", "--output", str(tmp_path / "taken"), "--samples", "64",
+                                 "--epochs", "1"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "taken" in result.output

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from lstmkit.data.synthetic import adding_problem
+from lstmkit.errors import ConfigError
 
 
 def test_adding_problem_marks_two_steps_and_sums_their_values():
@@ -13,5 +14,5 @@ def test_adding_problem_marks_two_steps_and_sums_their_values():
 
 
 def test_adding_problem_rejects_a_length_below_two():
-    with pytest.raises(ValueError, match="length >= 2"):
+    with pytest.raises(ConfigError, match="length >= 2"):
         adding_problem(5, 1)

@@ -148,8 +148,11 @@ def save_state(
         "extra": _jsonable(extra or {}, "extra", kind),
     }
     flat = _own_tensors(tensors)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as err:
+        raise ModelFileError(f"cannot create a model folder at {target}: {err}") from err
     try:
         weights = tmp / WEIGHTS_FILE
         safetensors.torch.save_file(flat, weights, metadata={"format": FORMAT})
@@ -223,7 +226,13 @@ def load(path: str | os.PathLike[str]) -> Any:
             f"{err}"
         ) from err
     if state.extra and callable(getattr(obj, "set_extra", None)):
-        obj.set_extra(state.extra)  # first: an estimator may rebuild its network from it
+        try:  # first: an estimator may rebuild its network from it
+            obj.set_extra(state.extra)
+        except Exception as err:
+            raise ModelFileError(
+                f"{path}: the saved extra state does not fit kind {state.kind!r} ({err!r}); "
+                "the file was edited or written by an incompatible lstmkit - re-save the model"
+            ) from err
     _check_weights(Path(path), obj.state_dict(), state.tensors)
     if isinstance(obj, torch.nn.Module):
         obj.load_state_dict(state.tensors, strict=True)

@@ -1,11 +1,13 @@
 """SequenceRegressor: learns what a baseline cannot, survives save/load, names bad input."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from lstmkit.data.synthetic import adding_problem
-from lstmkit.errors import DataValidationError, LstmkitError
+from lstmkit.errors import DataValidationError, LstmkitError, ModelFileError
 from lstmkit.models import SequenceRegressor
 
 
@@ -80,3 +82,30 @@ def test_predict_before_fit_and_wrong_feature_count(fitted):
     model = fitted[0]
     with pytest.raises(DataValidationError, match="fitted on 2"):
         model.predict(np.zeros((1, 4, 3)))
+
+
+def test_validation_fraction_must_leave_training_samples():
+    x, y = adding_problem(10, 4)
+    with pytest.raises(DataValidationError, match="leaves 0 for training"):
+        SequenceRegressor(validation_fraction=0.96, progress=False).fit(x, y)
+
+
+def test_a_failed_refit_leaves_the_fitted_model_untouched(fitted):
+    model, x_test, _, _ = fitted
+    before = model.predict(x_test)
+    model.cell = "rnn"
+    with pytest.raises(LstmkitError, match="cell must be one of"):
+        model.fit(x_test * 100, x_test[:, 0, 0])
+    model.cell = "lstm"
+    assert np.array_equal(model.predict(x_test), before)
+
+
+def test_edited_saved_state_is_a_model_file_error(fitted, tmp_path):
+    model = fitted[0]
+    model.save(tmp_path / "m")
+    config_file = tmp_path / "m" / "config.json"
+    header = json.loads(config_file.read_text())
+    del header["extra"]["scaling"]
+    config_file.write_text(json.dumps(header))
+    with pytest.raises(ModelFileError, match="extra state does not fit"):
+        SequenceRegressor.load(tmp_path / "m")

@@ -145,6 +145,20 @@ def test_cell_bad_input_raises_clear_error(x, state, match):
         LSTMCell(4, 6)(x, state)
 
 
+def test_peephole_cell_refuses_to_export_peepholes_torch_cannot_hold():
+    cell = PeepholeLSTMCell(3, 4)
+    cell.export_to_torch(nn.LSTM(3, 4))  # zero peepholes: a plain LSTM, fine
+    with torch.no_grad():
+        cell.peephole.fill_(0.5)
+    with pytest.raises(ShapeError, match="no peephole connections"):
+        cell.export_to_torch(nn.LSTM(3, 4))
+
+
+def test_lstm_cell_state_must_be_a_pair():
+    with pytest.raises(ShapeError, match=r"state must be \(h, c\)"):
+        LSTMCell(4, 6)(torch.randn(2, 4), torch.randn(2, 6))
+
+
 def test_loading_from_mismatched_torch_layer_raises():
     with pytest.raises(ShapeError, match="this cell needs"):
         LSTMCell(3, 4).load_from_torch(nn.LSTM(3, 5))

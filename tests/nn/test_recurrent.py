@@ -13,8 +13,11 @@ from lstmkit.nn.recurrent import Recurrent
 
 @pytest.fixture
 def plain_loop(monkeypatch):
-    """Run the uncompiled loop even where compile=True asks for torch.compile (fast tests)."""
-    monkeypatch.setattr(loops, "_compile_broken", "disabled for this test")
+    """Skip torch.compile (slow to build) but keep every code path, the hand-written BPTT of
+    the fast path included: torch.compile becomes the identity here."""
+    monkeypatch.setattr(loops, "_compiled", {})
+    monkeypatch.setattr(loops, "_compile_broken", None)
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: fn)
 
 
 def make(cell="lstm", bidirectional=False, num_layers=2, compile="auto", **kw):
@@ -194,7 +197,11 @@ def test_compile_failure_falls_back_to_plain_loop(monkeypatch, caplog):
         ({"x": torch.randn(2, 5)}, r"3-D tensor \(batch, time, input_size\)"),
         ({"x": torch.randn(2, 3, 4)}, "has 4 features.*expected 5"),
         ({"x": torch.ones(2, 3, 5, dtype=torch.int32)}, "floating-point"),
-        ({"x": torch.randn(2, 0, 5)}, "0 time steps"),
+        ({"x": torch.randn(2, 0, 5)}, "every sequence at least one step"),
+        ({"x": torch.randn(0, 3, 5)}, "at least one sequence"),
+        ({"x": torch.randn(2, 3, 5, dtype=torch.double)}, "float64 on cpu but the layer"),
+        ({"state": (torch.zeros(2, 2, 6, dtype=torch.double),) * 2}, "h0 is torch.float64"),
+        ({"state": (torch.zeros(2, 2, 6),)}, r"state must be \(h0, c0\)"),
         ({"lengths": torch.tensor([3, 4])}, "length 4 but x has only 3 time steps"),
         ({"lengths": torch.tensor([3, 0])}, "sequence 1 has length 0"),
         ({"lengths": torch.tensor([3.0, 2.0])}, "integer tensor"),
@@ -230,8 +237,9 @@ def test_bad_config_raises_clear_error(kwargs, match):
 def test_inference_runs_the_fused_kernel_and_agrees_with_the_training_loop(plain_loop):
     model = make("lstm", bidirectional=True, compile=True, recurrent_dropout=0.3)
     assert not model.uses_fused_kernel  # training with gradients: the loop
-    with torch.no_grad():
-        assert model.uses_fused_kernel
+    with torch.no_grad():  # training mode keeps recurrent dropout (MC dropout): the loop
+        assert not model.uses_fused_kernel
+        assert make("lstm", compile=True).uses_fused_kernel  # nothing to drop: fused
     model.eval()
     assert model.uses_fused_kernel
     assert not make("peephole").eval().uses_fused_kernel  # no fused kernel exists for it
@@ -241,3 +249,30 @@ def test_inference_runs_the_fused_kernel_and_agrees_with_the_training_loop(plain
     model.train()
     model.recurrent_dropout = 0.0
     torch.testing.assert_close(model(x, lengths=lengths)[0], fused_out)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
+@pytest.mark.parametrize("compile", ["auto", True])
+def test_nan_in_padding_never_reaches_outputs_or_gradients(plain_loop, cell, compile):
+    model = make(cell, bidirectional=True, compile=compile)
+    x = torch.randn(3, 5, 5, dtype=torch.double)
+    lengths = torch.tensor([5, 3, 1])
+    x[1, 3:] = float("nan")
+    x[2, 1:] = float("inf")
+    out, (h, c) = model(x, lengths=lengths)
+    (out.sum() + h.sum()).backward()
+    assert torch.isfinite(out).all() and torch.isfinite(h).all()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_fast_path_takes_non_contiguous_state_gradients(plain_loop):
+    fast = make("lstm", bidirectional=True, compile=True)
+    fused = make("lstm", bidirectional=True)
+    x = torch.randn(3, 4, 5, dtype=torch.double)
+    grads = []
+    for model in (fast, fused):
+        _, (h, c) = model(x)
+        (h.transpose(0, 1).reshape(3, -1) ** 2).sum().backward()  # a non-contiguous grad
+        grads.append([p.grad for p in model.parameters()])
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b)

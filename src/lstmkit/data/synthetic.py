@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lstmkit.errors import ConfigError
+
 
 def adding_problem(
     n_samples: int, length: int, seed: int = 0
@@ -18,7 +20,7 @@ def adding_problem(
     Returns X (n_samples, length, 2) and y (n_samples,).
     """
     if n_samples < 1 or length < 2:
-        raise ValueError(f"need n_samples >= 1 and length >= 2, got {n_samples}, {length}")
+        raise ConfigError(f"need n_samples >= 1 and length >= 2, got {n_samples}, {length}")
     rng = np.random.default_rng(seed)
     values = rng.uniform(0.0, 1.0, (n_samples, length))
     marked = rng.random((n_samples, length)).argsort(axis=1)[:, :2]  # two distinct steps a row

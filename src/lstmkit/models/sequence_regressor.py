@@ -89,17 +89,21 @@ class SequenceRegressor:
         """Train on X (n, time, features) and y (n,) or (n, k); returns self."""
         x, lengths = _as_sequences(X, lengths)
         target = _as_targets(y, len(x))
-        self.targets_1d_ = np.ndim(y) == 1
         n_val = int(round(len(x) * self.validation_fraction))
-        if not 0 <= self.validation_fraction < 1 or (self.validation_fraction and n_val < 1):
-            raise DataValidationError(
-                f"validation_fraction={self.validation_fraction} leaves no validation sample of "
-                f"{len(x)}; use a value in (0, 1) large enough for one sample, or 0"
-            )
         n_train = len(x) - n_val
-        self.scaling_ = _fit_scaling(x[:n_train], lengths[:n_train], target[:n_train])
-        self.n_features_in_ = x.shape[2]
-        self.network_ = self._build_network(x.shape[2], target.shape[1])
+        if not 0 <= self.validation_fraction < 1 or (self.validation_fraction and n_val < 1) or (
+            n_train < 1
+        ):
+            raise DataValidationError(
+                f"validation_fraction={self.validation_fraction} of {len(x)} samples leaves "
+                f"{n_train} for training and {n_val} for validation; use 0, or a value in (0, 1) "
+                "that leaves at least one sample on each side"
+            )
+        scaling = _fit_scaling(x[:n_train], lengths[:n_train], target[:n_train])
+        network = self._build_network(x.shape[2], target.shape[1])  # bad settings raise here
+        # nothing fitted is replaced until the new data and settings have passed every check
+        self.targets_1d_ = np.ndim(y) == 1
+        self.scaling_, self.n_features_in_, self.network_ = scaling, x.shape[2], network
         data = self._dataset(x, lengths, target)
         train = TensorDataset(*(t[:n_train] for t in data.tensors))
         val = TensorDataset(*(t[n_train:] for t in data.tensors)) if n_val else None
@@ -117,12 +121,13 @@ class SequenceRegressor:
         return out[:, 0] if self.targets_1d_ else out
 
     def score(self, X: Any, y: Any, lengths: Any = None) -> float:
-        """Coefficient of determination R² of the predictions (over all targets)."""
+        """R² of the predictions, averaged over targets (scikit-learn's `r2_score` default)."""
         pred = self.predict(X, lengths).reshape(len(X), -1)
         truth = _as_targets(y, len(pred))
-        residual = ((truth - pred) ** 2).sum()
-        total = ((truth - truth.mean(axis=0)) ** 2).sum()
-        return float(1 - residual / total) if total > 0 else float("nan")
+        residual = ((truth - pred) ** 2).sum(axis=0)
+        total = ((truth - truth.mean(axis=0)) ** 2).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.mean(np.where(total > 0, 1 - residual / total, np.nan)))
 
     # -- persistence ----------------------------------------------------------------------
 

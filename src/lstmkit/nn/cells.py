@@ -90,7 +90,14 @@ class _CellBase(nn.Module):
     def _check_input(self, x: Tensor, state_tensors: tuple[Tensor, ...] | None) -> None:
         check_rank(check_float(x, "x"), 2, "x", "(batch, input_size)")
         check_size(x, 1, self.input_size, "x", "features")
-        for name, s in zip(("h", "c"), state_tensors or (), strict=False):
+        if x.dtype != self.weight_ih.dtype:
+            raise ShapeError(f"x is {x.dtype} but the cell's weights are {self.weight_ih.dtype}")
+        expected = ("h", "c")[: self.gates // 2]  # LSTM: (h, c); GRU: (h,)
+        if state_tensors is not None and (
+            not isinstance(state_tensors, tuple | list) or len(state_tensors) != len(expected)
+        ):
+            raise ShapeError(f"state must be ({', '.join(expected)}), got {state_tensors!r:.80}")
+        for name, s in zip(expected, state_tensors or (), strict=False):
             check_rank(check_float(s, name), 2, name, "(batch, hidden_size)")
             if s.shape != (x.shape[0], self.hidden_size):
                 raise ShapeError(
@@ -195,6 +202,15 @@ class PeepholeLSTMCell(LSTMCell):
 
     def _peephole(self) -> Tensor | None:
         return self.peephole
+
+    def export_to_torch(self, lstm: nn.LSTM, layer: int = 0, reverse: bool = False) -> nn.LSTM:
+        """Write into a `torch.nn.LSTM`: only possible while the peepholes are all zero."""
+        if bool(self.peephole.detach().ne(0).any()):
+            raise ShapeError(
+                "torch.nn.LSTM has no peephole connections; this cell's non-zero peepholes "
+                "would be lost, so it cannot be exported"
+            )
+        return super().export_to_torch(lstm, layer, reverse)
 
 
 class GRUCell(_CellBase):

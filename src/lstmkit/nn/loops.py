@@ -117,12 +117,12 @@ def lstm_forward_saving(
 ) -> tuple[Tensor, ...]:
     """Forward loop without autograd -> (hs, cs, tanh_cs, i, f, g, o).
 
-    hs, cs, tanh_cs (T+1, B, H) hold the initial state then the state after each step; i, f,
-    g, o (T, B, H) are the activated gates. Each list is stacked once, so the compiled kernels
-    write every step straight into its slot.
+    hs, cs (T+1, B, H) hold the initial state then the state after each step; tanh_cs (T, B, H)
+    is tanh of the cell state after each step; i, f, g, o (T, B, H) are the activated gates.
+    Each list is stacked once, so the compiled kernels write every step straight into its slot.
     """
     batch, hidden = h.shape
-    hs, cs, tanh_cs = [h], [c], [_fast_tanh(c)]
+    hs, cs, tanh_cs = [h], [c], []
     saved_i, saved_f, saved_g, saved_o = [], [], [], []
     for t in range(gx.shape[0]):
         h_in = h if h_mask is None else h * h_mask
@@ -177,7 +177,7 @@ def lstm_backward_steps(
     d_gates = []
     for t in range(gate_i.shape[0] - 1, -1, -1):
         i, f, g, o = gate_i[t], gate_f[t], gate_g[t], gate_o[t]
-        c_prev, tanh_c = cs[t], tanh_cs[t + 1]
+        c_prev, tanh_c = cs[t], tanh_cs[t]
         # flattening keeps inductor from fusing the previous step's product into an addmm
         d_hn = (d_h.view(-1) + d_out[t].view(-1)).view(d_h.shape)
         d_cn = d_c
@@ -211,7 +211,7 @@ class _LSTMSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight_ih, bias, h0, c0, weight_hh, peephole, valid, h_mask, compile):  # noqa: ANN001
-        gx = (x.flatten(0, 1) @ weight_ih.t()).view(x.shape[0], x.shape[1], -1)
+        gx = (x.flatten(0, 1) @ weight_ih.t()).view(x.shape[0], x.shape[1], weight_ih.shape[0])
         saved = run_loop(lstm_forward_saving, compile, gx, bias, h0, c0, weight_hh, peephole,
                       valid, h_mask)
         hs, cs = saved[0], saved[1]
@@ -227,7 +227,8 @@ class _LSTMSequence(torch.autograd.Function):
         x, weight_ih, hs, cs, tanh_cs, i, f, g, o, weight_hh, peephole, valid, h_mask = (
             ctx.saved_tensors
         )
-        d_a, d_h0, d_c0 = run_loop(lstm_backward_steps, ctx.compile, d_out.contiguous(), d_h, d_c,
+        d_a, d_h0, d_c0 = run_loop(lstm_backward_steps, ctx.compile, d_out.contiguous(),
+                                   d_h.contiguous(), d_c.contiguous(),
                                 cs, tanh_cs, i, f, g, o, weight_hh, peephole, valid, h_mask)
         flat_da = d_a.flatten(0, 1)  # (T*B, 4H)
         h_in = hs[:-1] if h_mask is None else hs[:-1] * h_mask
@@ -289,21 +290,30 @@ def compile_available() -> bool:
 def run_loop(loop: Callable, compile: bool, *args: object) -> tuple[Tensor, ...]:
     """`loop(*args)`, through `torch.compile` when asked and available.
 
-    Compilation problems (no C++ compiler, an unsupported platform) are logged once and the
-    uncompiled function, which gives the same numbers, runs instead.
+    When the compiled call fails, the uncompiled function runs: if it fails too, the input was
+    at fault and its error is raised; if it succeeds, compilation is what is broken here (no
+    C++ compiler, an unsupported platform): that is logged once and later calls skip it.
     """
     global _compile_broken
-    if compile and _compile_broken is None:
-        try:
-            if loop not in _compiled:
-                os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(default_cache_dir()))
-                # every (cell variant, sequence length, dtype) is one specialisation: the
-                # default limit of 8 would silently send later models to the slow loop
-                dynamo_config = torch._dynamo.config
-                dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, RECOMPILE_LIMIT)
-                _compiled[loop] = torch.compile(loop)  # a new batch size makes that axis dynamic
-            return _compiled[loop](*args)
-        except Exception as err:  # noqa: BLE001 - any backend failure means: run uncompiled
-            _compile_broken = f"{type(err).__name__}: {err}"
-            log.warning("torch.compile unavailable, running the plain loop (%s)", _compile_broken)
-    return loop(*args)
+    if not (compile and _compile_broken is None):
+        return loop(*args)
+    try:
+        return _compiled_version(loop)(*args)
+    except Exception as err:  # noqa: BLE001 - judged below by running the plain loop
+        result = loop(*args)  # a genuine input error raises here again, unchanged
+        _compile_broken = f"{type(err).__name__}: {err}"
+        log.warning("torch.compile unavailable, running the plain loop (%s)", _compile_broken)
+        return result
+
+
+def _compiled_version(loop: Callable) -> Callable:
+    if loop not in _compiled:
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(default_cache_dir()))
+        # every (cell variant, sequence length, dtype) is one specialisation: the default
+        # limit of 8 would silently send later models to the slow loop (older torch: the
+        # same setting is called cache_size_limit)
+        config = torch._dynamo.config
+        name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+        setattr(config, name, max(getattr(config, name), RECOMPILE_LIMIT))
+        _compiled[loop] = torch.compile(loop)  # a new batch size makes that axis dynamic
+    return _compiled[loop]

@@ -52,8 +52,9 @@ class Recurrent(nn.Module):
         dropout: dropout on the outputs of every layer but the last.
         recurrent_dropout: variational dropout on h before W_hh, one mask per sequence.
         compile: "auto" compiles the loop only where the fused kernel cannot be used
-            (peephole, recurrent dropout); True always runs the compiled loop (the fast path on
-            CPU); False never compiles (plain loop for the variants).
+            (peephole, recurrent dropout); True also trains standard LSTM/GRU layers through
+            the compiled loop; False never compiles (plain loop for the variants). Inference of
+            standard cells always runs the fused kernel.
     """
 
     def __init__(
@@ -115,9 +116,11 @@ class Recurrent(nn.Module):
         """
         if self.cell == "peephole":
             return False
-        if not (self.training and torch.is_grad_enabled()):
+        if not self.training:
             return True
-        return self.recurrent_dropout == 0 and self.compile is not True
+        if self.recurrent_dropout > 0:
+            return False
+        return self.compile is not True or not torch.is_grad_enabled()
 
     def forward(
         self,
@@ -129,8 +132,17 @@ class Recurrent(nn.Module):
         """x (batch, time, input_size) -> (outputs (batch, time, D*H), (h_n, c_n))."""
         check_rank(check_float(x, "x"), 3, "x", "(batch, time, input_size)")
         check_size(x, 2, self.input_size, "x", "features")
-        if x.shape[1] == 0:
-            raise ShapeError("x has 0 time steps; every sequence needs at least one step")
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ShapeError(
+                f"x has shape {tuple(x.shape)}: a batch needs at least one sequence and every "
+                "sequence at least one step"
+            )
+        weight = self.rnn.weight_ih_l0
+        if x.dtype != weight.dtype or x.device != weight.device:
+            raise ShapeError(
+                f"x is {x.dtype} on {x.device} but the layer's weights are {weight.dtype} on "
+                f"{weight.device}; convert one of them (e.g. x.to(weight) or layer.to(x))"
+            )
         lengths = resolve_lengths(x, lengths, mask)
         h0, c0 = self._initial_state(x, state)
         if self.uses_fused_kernel:
@@ -154,6 +166,8 @@ class Recurrent(nn.Module):
         steps = torch.arange(x.shape[1], device=x.device)
         valid = None if lengths is None else (steps[:, None] < lengths.to(x.device))[..., None]
         layer_input = x.transpose(0, 1).contiguous()  # time-major: (T, B, features)
+        if valid is not None:  # padding may hold anything, NaN included: it must not leak
+            layer_input = layer_input.masked_fill(~valid, 0.0)
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             outputs = []
@@ -203,7 +217,13 @@ class Recurrent(nn.Module):
         if state is None:
             h0 = x.new_zeros(shape)
             return h0, (None if self.cell == "gru" else torch.zeros_like(h0))
-        h0, c0 = (state, None) if isinstance(state, Tensor) else state
+        if isinstance(state, Tensor):
+            state = (state, None)
+        if not isinstance(state, tuple | list) or len(state) != 2:
+            raise ShapeError(
+                f"state must be (h0, c0) (h0 alone or (h0, None) for the GRU), got {state!r:.80}"
+            )
+        h0, c0 = state
         if self.cell != "gru" and c0 is None:
             raise ShapeError(f"{self.cell} state must be a pair (h0, c0), got h0 only")
         for name, s in (("h0", h0), ("c0", c0)):
@@ -214,6 +234,11 @@ class Recurrent(nn.Module):
                 raise ShapeError(
                     f"{name} has shape {tuple(s.shape)}, expected {shape} = "
                     f"(num_layers*num_directions, batch, hidden_size)"
+                )
+            if s.dtype != x.dtype or s.device != x.device:
+                raise ShapeError(
+                    f"{name} is {s.dtype} on {s.device}, x is {x.dtype} on {x.device}; "
+                    "they must match"
                 )
         return h0, (None if self.cell == "gru" else c0)
 
