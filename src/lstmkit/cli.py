@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import typer
@@ -70,6 +72,25 @@ def info(model: Path = typer.Argument(..., help="A saved model folder.")) -> Non
     console.print(f"tensors: {len(state.tensors)}, parameters: "
                   f"{sum(t.numel() for t in state.tensors.values()):,}")
     console.print_json(json.dumps(state.config))
+
+
+# glibc returns large freed blocks to the OS and faults them in again on the next training
+# step; keeping them measured 54.3 -> 37.0 ms per nn.LSTM training step (README, "Speed").
+# These variables only take effect at process start, hence the re-exec.
+MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
+
+
+def main() -> None:
+    """Console entry point: restart once with glibc's thresholds raised, then run the app.
+
+    Set LSTMKIT_MALLOC_TUNING=0 to keep the allocator as it is.
+    """
+    wanted = os.environ.get("LSTMKIT_MALLOC_TUNING", "1") != "0"
+    missing = {k: v for k, v in MALLOC_SETTINGS.items() if k not in os.environ}
+    if wanted and missing and sys.platform.startswith("linux"):
+        env = {**os.environ, **missing}
+        os.execve(sys.executable, [sys.executable, "-m", "lstmkit.cli", *sys.argv[1:]], env)
+    app()
 
 
 if __name__ == "__main__":
