@@ -123,9 +123,9 @@ def test_gru_cell_matches_torch_gru(input_size, hidden_size, bias):
     out_ref.sum().backward()
     out_cell.sum().backward()
     torch.testing.assert_close(x_cell.grad, x_ref.grad, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(cell.weight_hh.grad, ref.weight_hh_l0.grad, atol=1e-5, rtol=1e-5)
-    if bias:
-        torch.testing.assert_close(cell.bias_hh.grad, ref.bias_hh_l0.grad, atol=1e-5, rtol=1e-5)
+    for name in ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if bias else ()):
+        torch.testing.assert_close(getattr(cell, name).grad, getattr(ref, f"{name}_l0").grad,
+                                   atol=1e-5, rtol=1e-5)
     cell.export_to_torch(copy := nn.GRU(input_size, hidden_size, bias=bias))
     assert torch.equal(copy.weight_ih_l0, ref.weight_ih_l0)
 

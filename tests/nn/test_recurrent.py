@@ -161,6 +161,7 @@ def test_compiled_loop_equals_plain_loop():
     lengths = torch.tensor([3, 2])
     out, (h, c) = model(x, lengths=lengths)
     out.sum().backward()
+    param_grads = [p.grad.clone() for p in model.parameters()]
     assert loops.compile_available(), "torch.compile failed on this machine"
     assert torch._dynamo.config.recompile_limit >= loops.RECOMPILE_LIMIT
     grad = x.grad.clone()
@@ -172,6 +173,8 @@ def test_compiled_loop_equals_plain_loop():
     torch.testing.assert_close(out, out_plain, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(h, h_plain, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(grad, x.grad, atol=1e-5, rtol=1e-5)
+    for got, want in zip(param_grads, (p.grad for p in plain.parameters()), strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
 def test_compile_failure_falls_back_to_plain_loop(monkeypatch, caplog):
