@@ -18,6 +18,7 @@ GRU (as torch.nn.GRU):
 from __future__ import annotations
 
 import math
+from typing import Self
 
 import torch
 from torch import Tensor, nn
@@ -62,7 +63,8 @@ def gru_update(gx: Tensor, gh: Tensor, h: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-def _torch_param_names(layer: int, reverse: bool) -> tuple[str, str, str, str]:
+def torch_param_names(layer: int, reverse: bool) -> tuple[str, str, str, str]:
+    """Names of weight_ih, weight_hh, bias_ih, bias_hh of one layer/direction in nn.LSTM/GRU."""
     suffix = f"_l{layer}" + ("_reverse" if reverse else "")
     return tuple(f"{p}{suffix}" for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
@@ -105,6 +107,12 @@ class _CellBase(nn.Module):
                     f"({x.shape[0]}, {self.hidden_size}) = (batch, hidden_size)"
                 )
 
+    @classmethod
+    def from_torch(cls, rnn: nn.RNNBase, layer: int = 0, reverse: bool = False) -> Self:
+        """A new cell holding the weights of one layer/direction of `rnn` (nn.LSTM or GRU)."""
+        in_size = rnn.input_size if layer == 0 else rnn.hidden_size * (1 + rnn.bidirectional)
+        return cls(in_size, rnn.hidden_size, bias=rnn.bias).load_from_torch(rnn, layer, reverse)
+
     def _zeros(self, x: Tensor) -> Tensor:
         return x.new_zeros(x.shape[0], self.hidden_size)
 
@@ -116,7 +124,7 @@ class _CellBase(nn.Module):
                 f"{type(rnn).__name__} has {rnn.num_layers} layer(s), bidirectional="
                 f"{rnn.bidirectional}; cannot take layer={layer}, reverse={reverse}"
             )
-        names = _torch_param_names(layer, reverse)
+        names = torch_param_names(layer, reverse)
         tensors = [getattr(rnn, n, None) for n in names]
         if (tensors[2] is not None) != self.has_bias:
             raise ShapeError(
@@ -178,13 +186,6 @@ class LSTMCell(_CellBase):
             b_ih.copy_(self.bias)
             b_hh.zero_()
         return lstm
-
-    @classmethod
-    def from_torch(cls, lstm: nn.LSTM, layer: int = 0, reverse: bool = False) -> LSTMCell:
-        """A new cell holding the weights of one layer/direction of `lstm`."""
-        in_size = lstm.input_size if layer == 0 else lstm.hidden_size * (1 + lstm.bidirectional)
-        cell = cls(in_size, lstm.hidden_size, bias=lstm.bias)
-        return cell.load_from_torch(lstm, layer, reverse)
 
 
 class PeepholeLSTMCell(LSTMCell):
@@ -249,12 +250,6 @@ class GRUCell(_CellBase):
         for src, dst in zip(self._own(), self._source_tensors(gru, layer, reverse), strict=True):
             self._copy(dst, src)
         return gru
-
-    @classmethod
-    def from_torch(cls, gru: nn.GRU, layer: int = 0, reverse: bool = False) -> GRUCell:
-        """A new cell holding the weights of one layer/direction of `gru`."""
-        in_size = gru.input_size if layer == 0 else gru.hidden_size * (1 + gru.bidirectional)
-        return cls(in_size, gru.hidden_size, bias=gru.bias).load_from_torch(gru, layer, reverse)
 
     def _own(self) -> list[Tensor | None]:
         return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]

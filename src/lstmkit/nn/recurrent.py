@@ -30,6 +30,7 @@ from lstmkit.nn._checks import (
     check_rank,
     check_size,
 )
+from lstmkit.nn.cells import torch_param_names
 from lstmkit.nn.loops import (
     compile_available,
     gru_sequence,
@@ -201,9 +202,8 @@ class Recurrent(nn.Module):
     # -- helpers ----------------------------------------------------------------------------
 
     def _weights(self, layer: int, direction: int) -> list[Tensor | None]:
-        suffix = f"_l{layer}" + ("_reverse" if direction else "")
-        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        return [getattr(self.rnn, name + suffix, None) for name in names]
+        names = torch_param_names(layer, reverse=direction == 1)
+        return [getattr(self.rnn, name, None) for name in names]
 
     def _recurrent_mask(self, x: Tensor) -> Tensor | None:
         p = self.recurrent_dropout
