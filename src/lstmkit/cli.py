@@ -74,6 +74,99 @@ def info(model: Path = typer.Argument(..., help="A saved model folder.")) -> Non
     console.print_json(json.dumps(state.config))
 
 
+datasets_app = typer.Typer(help="Real datasets: list, describe, export.", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+
+
+def _dataset_fail(err: LstmkitError) -> None:
+    """Report an error whose text may hold brackets (pip extras) that Rich must not parse."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(str(err))}")
+    raise typer.Exit(code=1)
+
+
+def _text_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title)
+    for column in header:
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """List the real datasets lstmkit can load."""
+    from lstmkit.data.datasets import list_datasets
+
+    table = Table(title="datasets")
+    for column in ("name", "rows", "frequency", "source", "licence"):
+        table.add_column(column, justify="right" if column == "rows" else "left",
+                         no_wrap=column == "name")
+    for info in list_datasets():
+        table.add_row(info.name, f"{info.rows:,}", info.frequency, info.source, info.licence)
+    console.print(table)
+
+
+@datasets_app.command("describe")
+def datasets_describe(
+    name: str = typer.Argument(..., help="Dataset name (see `lstmkit datasets list`)."),
+) -> None:
+    """Show a dataset's source, licence, columns, first rows and summary statistics."""
+    from lstmkit.data.datasets import describe, load
+
+    try:
+        info = describe(name)
+        frame = load(name)
+    except LstmkitError as err:
+        _dataset_fail(err)
+    usage = f"time_col={info.time_col!r}, target={info.target!r}"
+    if info.id_col:
+        usage += f", id_col={info.id_col!r}"
+    lines = [
+        f"{info.name}: {info.description}",
+        f"source: {info.source}",
+        f"licence: {info.licence}",
+        f"rows: {len(frame):,}   frequency: {info.frequency}   columns: {', '.join(info.columns)}",
+        f"load_series: {usage}   (needs: pip install \"lstmkit[{info.extra}]\")",
+    ]
+    console.print("\n".join(lines), markup=False, highlight=False)
+    head = frame.head().astype(str)
+    console.print(_text_table("first rows", list(head.columns), head.values.tolist()))
+    stats = [
+        [str(column), f"{values.count():,}"]
+        + [f"{x:.4g}" for x in (values.mean(), values.std(), values.min(), values.max())]
+        for column, values in frame.select_dtypes("number").items()
+    ]
+    console.print(_text_table("summary", ["column", "count", "mean", "std", "min", "max"], stats))
+
+
+@datasets_app.command("export")
+def datasets_export(
+    name: str = typer.Argument(..., help="Dataset name (see `lstmkit datasets list`)."),
+    output: Path = typer.Option(..., help="Where to write: .csv or .parquet."),
+    overwrite: bool = typer.Option(False, help="Replace an existing file."),
+) -> None:
+    """Write a dataset to a CSV or Parquet file."""
+    from lstmkit.data.datasets import load
+
+    if output.exists() and not overwrite:
+        _dataset_fail(LstmkitError(f"{output} exists; pass --overwrite to replace it"))
+    if output.suffix.lower() not in (".csv", ".parquet"):
+        _dataset_fail(LstmkitError(f"--output must end in .csv or .parquet, got {output.name!r}"))
+    try:
+        frame = load(name)
+    except LstmkitError as err:
+        _dataset_fail(err)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix.lower() == ".csv":
+        frame.to_csv(output, index=False)
+    else:
+        frame.to_parquet(output, index=False)
+    console.print(f"wrote {len(frame):,} rows of {name} to {output}")
+
+
 # glibc returns large freed blocks to the OS and faults them in again on the next training
 # step; keeping them measured 54.3 -> 37.0 ms per nn.LSTM training step (README, "Speed").
 # These variables only take effect at process start, hence the re-exec.
