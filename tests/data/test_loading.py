@@ -52,6 +52,16 @@ def test_long_frame_statsforecast_shape_many_series():
         sf.series("c")
 
 
+def test_time_and_id_may_be_index_levels():
+    df = pd.DataFrame({"unique_id": ["a", "a", "b", "b"],
+                       "ds": list(pd.date_range("2020-01-01", periods=2, freq="h")) * 2,
+                       "y": [1.0, 2.0, 3.0, 4.0]})
+    sf = load_series(df.set_index(["unique_id", "ds"]), id_col="unique_id")
+    assert sf.ids == ("a", "b") and sf.freq == "h" and sf.covariates == ()
+    single = load_series(df[df.unique_id == "a"].drop(columns="unique_id").set_index("ds"))
+    assert single.frame["y"].tolist() == [1.0, 2.0]
+
+
 def test_integer_ids_become_strings():
     df = pd.DataFrame({"store": [7, 7, 7], "ds": pd.date_range("2020", periods=3, freq="MS"),
                        "sales": [1.0, 2.0, 3.0]})

@@ -152,7 +152,8 @@ def load_series(
 
     ``source`` is a CSV (delimiter sniffed, UTF-8), a Parquet file (.parquet/.pq) or a
     DataFrame (never modified). Wide data has one series (``id_col=None``); long data has
-    one series per value of ``id_col``. ``covariates=None`` takes every other numeric column.
+    one series per value of ``id_col``; either column may also be a level of the DataFrame's
+    index. ``covariates=None`` takes every other numeric column.
 
     Checks, in order: rows present, columns present, numeric values, parseable timestamps
     (kept naive, or time-zone aware when given so; differing UTC offsets become UTC), time
@@ -172,6 +173,8 @@ def load_series(
     freq = v.check_freq(freq) if freq is not None else None
 
     table, what = read_table(source)
+    if {time_col, id_col} & (set(table.index.names) - set(table.columns) - {None}):
+        table = table.reset_index()
     v.check_not_empty(table, what)
     covs, ignored = v.resolve_columns(table, time_col, target, id_col, covariates)
     notes: list[str] = []
