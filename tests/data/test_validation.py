@@ -63,6 +63,7 @@ def test_duplicate_timestamps_name_rows_and_suggest_aggregation():
     msg = str(err.value)
     assert "2021-01-01 03:00:00 appears in rows 3, 5; 1 timestamp(s) repeat" in msg
     assert "df.groupby('ds', as_index=False).mean()" in msg
+    assert "name their id column with id_col= (--id-col)" in msg
 
 
 def test_duplicates_in_long_data_name_the_series():
@@ -221,6 +222,8 @@ def test_bad_options_are_config_errors():
         load_series(hourly(), impute="median")
     with pytest.raises(ConfigError, match=r"min_length must be a positive integer, got 0"):
         load_series(hourly(), min_length=0)
+    with pytest.raises(ConfigError, match=r"min_length must be a positive integer, got 2.5"):
+        load_series(hourly(), min_length=2.5)
     with pytest.raises(ConfigError, match=r"covariate column\(s\) \['y'\] would clash"):
         load_series(hourly().rename(columns={"y": "demand"}).assign(y=1.0), target="demand")
     with pytest.raises(ConfigError, match=r"must differ"):

@@ -7,6 +7,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import pandas as pd
@@ -155,8 +156,8 @@ def load_series(
     one series per value of ``id_col``; either column may also be a level of the DataFrame's
     index. ``covariates=None`` takes every other numeric column.
 
-    Checks, in order: rows present, columns present, numeric values, parseable timestamps
-    (kept naive, or time-zone aware when given so; differing UTC offsets become UTC), time
+    Checks, in order: rows present, columns present, parseable timestamps (kept naive, or
+    time-zone aware when given so; differing UTC offsets become UTC), numeric values, time
     order (sorted with a warning), unique timestamps per series, one frequency (inferred per
     series unless ``freq`` is given), regular spacing without gaps (``fill_gaps`` inserts and
     fills missing steps by "interpolate", "ffill" or "zero"), finite values (``impute`` fills
@@ -168,7 +169,9 @@ def load_series(
     """
     v.check_method("fill_gaps", fill_gaps, v.FILL_METHODS)
     v.check_method("impute", impute, v.IMPUTE_METHODS)
-    if min_length is not None and (isinstance(min_length, bool) or min_length < 1):
+    if min_length is not None and (
+        isinstance(min_length, bool) or not isinstance(min_length, Integral) or min_length < 1
+    ):
         raise ConfigError(f"min_length must be a positive integer, got {min_length!r}")
     freq = v.check_freq(freq) if freq is not None else None
 

@@ -229,10 +229,15 @@ def check_unique_timestamps(frame: pd.DataFrame, time_col: str, id_col: str | No
     n_stamps = len(dup.drop_duplicates(["unique_id", "ds"]))
     keys = f"[{id_col!r}, {time_col!r}]" if id_col else repr(time_col)
     where = f" of series {first['unique_id']!r}" if id_col else ""
+    several = (
+        ""
+        if id_col
+        else "; if the table holds several series, name their id column with id_col= (--id-col)"
+    )
     raise DataValidationError(
         f"duplicate timestamps: {first['ds']}{where} appears in rows {_rows(sorted(rows))}; "
         f"{n_stamps} timestamp(s) repeat; aggregate them first, e.g. "
-        f"df.groupby({keys}, as_index=False).mean()"
+        f"df.groupby({keys}, as_index=False).mean(){several}"
     )
 
 
