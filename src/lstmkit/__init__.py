@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from lstmkit.data import datasets  # noqa: E402
 from lstmkit.errors import (  # noqa: E402
     CheckpointError,
     ConfigError,
@@ -39,6 +40,7 @@ __all__ = [
     "Trainer",
     "TrainerConfig",
     "TrainingError",
+    "datasets",
     "load",
     "save",
 ]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lstmkit import __version__
@@ -19,7 +20,8 @@ console = Console()
 
 
 def _fail(err: LstmkitError) -> None:
-    console.print(f"[bold red]error:[/] {err}")
+    """Print an error (its text may hold brackets, e.g. pip extras, that Rich must not parse)."""
+    console.print(f"[bold red]error:[/] {escape(str(err))}")
     raise typer.Exit(code=1)
 
 
@@ -78,14 +80,6 @@ datasets_app = typer.Typer(help="Real datasets: list, describe, export.", no_arg
 app.add_typer(datasets_app, name="datasets")
 
 
-def _dataset_fail(err: LstmkitError) -> None:
-    """Report an error whose text may hold brackets (pip extras) that Rich must not parse."""
-    from rich.markup import escape
-
-    console.print(f"[bold red]error:[/] {escape(str(err))}")
-    raise typer.Exit(code=1)
-
-
 def _text_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
     table = Table(title=title)
     for column in header:
@@ -120,7 +114,7 @@ def datasets_describe(
         info = describe(name)
         frame = load(name)
     except LstmkitError as err:
-        _dataset_fail(err)
+        _fail(err)
     usage = f"time_col={info.time_col!r}, target={info.target!r}"
     if info.id_col:
         usage += f", id_col={info.id_col!r}"
@@ -152,13 +146,13 @@ def datasets_export(
     from lstmkit.data.datasets import load
 
     if output.exists() and not overwrite:
-        _dataset_fail(LstmkitError(f"{output} exists; pass --overwrite to replace it"))
+        _fail(LstmkitError(f"{output} exists; pass --overwrite to replace it"))
     if output.suffix.lower() not in (".csv", ".parquet"):
-        _dataset_fail(LstmkitError(f"--output must end in .csv or .parquet, got {output.name!r}"))
+        _fail(LstmkitError(f"--output must end in .csv or .parquet, got {output.name!r}"))
     try:
         frame = load(name)
     except LstmkitError as err:
-        _dataset_fail(err)
+        _fail(err)
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() == ".csv":
         frame.to_csv(output, index=False)
