@@ -7,9 +7,11 @@ origins apply the fitted parameters to the longer history (statsforecast's ``for
 
 ``max_train`` (statistical models only, default None = all) fits on the trailing `max_train`
 training values; the forecasts still filter through every value observed after them. On the
-half-hourly Victoria electricity demand (17,520 rows, 4 folds × 7 origins, horizon 48) the
-full set takes about a minute with ``max_train=None`` and well under 30 s with
-``max_train=4032`` (12 weeks), at nearly the same accuracy.
+half-hourly Victoria electricity demand (17,520 rows, 4 folds of 336 half-hours, 7 origins
+each, horizon 48, 2 CPU cores) ``make_baselines("all", season=48, seasonalities=[48, 336])``
+took 308 s with ``max_train=None`` (273 s of it in `ARIMA`'s order search on ~16,000 values)
+and 25 s with ``max_train=4032`` (12 weeks) at the same accuracy (mean MASE of arima 0.786
+vs 0.783, mstl 0.812 vs 0.857). Cap the history on long series.
 """
 
 from __future__ import annotations

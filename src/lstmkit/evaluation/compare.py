@@ -44,7 +44,7 @@ def score_forecasts(
         )
     values = np.asarray(y, dtype=np.float64)
     by_index = {f.index: f for f in folds}
-    unknown = sorted(set(forecasts["fold"].unique()) - set(by_index))
+    unknown = sorted({int(k) for k in forecasts["fold"].unique()} - set(by_index))
     if unknown:
         raise DataValidationError(
             f"forecasts has fold(s) {unknown} that are not in folds {sorted(by_index)}; "
