@@ -1,0 +1,507 @@
+"""`LSTMForecaster`: multi-step forecasts of one or many series, scikit-learn style.
+
+    model = LSTMForecaster(lookback=96, horizon=48, past_covariates=["temperature"],
+                           future_covariates=["workday"])
+    model.fit(df, target="demand", time_col="ds")
+    future = model.predict()          # horizon rows after the data, original units
+
+Strategies: "direct" (one vector of `horizon` values per origin), "seq2seq" (a decoder
+cell unrolled over the horizon) and "recursive" (a one-step model fed its own forecasts).
+Every strategy sees the target at its seasonal lags (e.g. the same half-hour yesterday and
+last week) and the known-future covariates of the steps it predicts. Scalers are fitted on
+the rows given to `fit` only. Training runs on the shared `Trainer`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from lstmkit import io
+from lstmkit.data.loading import SeriesFrame, load_series
+from lstmkit.data.window_dataset import WindowDataset
+from lstmkit.errors import ConfigError, DataValidationError, LstmkitError
+from lstmkit.models.forecast_design import (
+    Design,
+    DesignSpec,
+    Scalers,
+    build_design,
+    check_covariates,
+    default_calendar,
+    default_seasonal_lags,
+    encoder_size,
+    fit_scalers,
+    step_size,
+)
+from lstmkit.nn.forecast_net import ForecastNet
+from lstmkit.training import Trainer, TrainingHistory
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = ("direct", "recursive", "seq2seq")
+LOSSES = {"mae": nn.L1Loss, "mse": nn.MSELoss, "huber": nn.HuberLoss}
+
+
+@io.register_model("lstm-forecaster")
+class LSTMForecaster:
+    """LSTM (or GRU / peephole) forecaster with seasonal lags, covariates and calendar terms.
+
+    Args:
+        lookback: observed steps the encoder reads before each forecast origin.
+        horizon: steps forecast from each origin.
+        strategy: "direct", "recursive" or "seq2seq".
+        seasonal_lags: lags of the target given to every step ("auto": a day and a week for
+            sub-daily data, a week for daily, a year for monthly data). Direct and seq2seq
+            models only use lags >= horizon, whose values are known at the origin.
+        past_covariates: columns observed up to the origin only (e.g. measured temperature).
+        future_covariates: columns known for the forecast steps too (e.g. a work-day flag).
+        calendar: True ("auto" features for the frequency), False, or feature names.
+        fourier: {period in steps: number of sin/cos pairs}.
+        scaler: "standard", "minmax", "robust" or "none", per series, fitted in `fit`.
+        loss: "mae", "mse" or "huber".
+        validation_fraction: last part of every series' training windows held out for early
+            stopping and restoring the best weights (0 disables).
+        train_stride: use every n-th training window (neighbouring windows overlap heavily).
+    """
+
+    def __init__(
+        self,
+        lookback: int = 96,
+        horizon: int = 1,
+        strategy: str = "direct",
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        cell: str = "lstm",
+        dropout: float = 0.0,
+        attention: str | None = None,
+        seasonal_lags: Sequence[int] | str = "auto",
+        past_covariates: Sequence[str] = (),
+        future_covariates: Sequence[str] = (),
+        calendar: bool | Sequence[str] = True,
+        fourier: Mapping[float, int] | None = None,
+        scaler: str = "standard",
+        loss: str = "mae",
+        max_epochs: int = 20,
+        batch_size: int = 256,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        clip_norm: float | None = 1.0,
+        lr_schedule: str = "cosine",
+        early_stopping_patience: int | None = None,
+        validation_fraction: float = 0.1,
+        train_stride: int = 1,
+        seed: int = 0,
+        device: str = "auto",
+        progress: bool | None = None,
+    ) -> None:
+        self.lookback = lookback
+        self.horizon = horizon
+        self.strategy = strategy
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.cell = cell
+        self.dropout = dropout
+        self.attention = attention
+        self.seasonal_lags = seasonal_lags
+        self.past_covariates = past_covariates
+        self.future_covariates = future_covariates
+        self.calendar = calendar
+        self.fourier = fourier
+        self.scaler = scaler
+        self.loss = loss
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.clip_norm = clip_norm
+        self.lr_schedule = lr_schedule
+        self.early_stopping_patience = early_stopping_patience
+        self.validation_fraction = validation_fraction
+        self.train_stride = train_stride
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+
+    # -- scikit-learn API -----------------------------------------------------------------
+
+    def fit(self, data: Any, *, target: str = "y", time_col: str = "ds",
+            id_col: str | None = None, freq: str | None = None) -> LSTMForecaster:
+        """Train on every row of `data` (a DataFrame, CSV/Parquet path or `SeriesFrame`)."""
+        self._check_params()
+        series = self._load(data, target, time_col, id_col, freq, fitting=True)
+        spec = self._spec(series)
+        check_covariates(series.frame, spec)
+        scalers = fit_scalers(series.frame, spec, self.scaler)
+        design = build_design(series.frame, spec, scalers)
+        train, val = self._training_origins(design, spec)
+        network = self._network(spec, series.frame)
+        trainer = self._trainer(val is not None)
+        loss = LOSSES[self.loss]()
+        history = trainer.fit(
+            network,
+            self._windows(design, train),
+            self._windows(design, val) if val is not None else None,
+            loss,
+        )
+        self.spec_, self.scalers_, self.network_, self.history_ = spec, scalers, network, history
+        self.target_, self.time_col_, self.id_col_ = series.target, series.time_col, series.id_col
+        self.context_ = self._context(series.frame, spec)
+        return self
+
+    def predict(self, data: Any = None, *, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecast `horizon` steps after the end of `data` (default: the training data).
+
+        `future` holds the known-future covariates for those steps (time column, the
+        covariates, and the id column for many series). Returns a DataFrame indexed by time
+        with the target's name as column (one series), or columns id, time, target (many).
+        """
+        self._check_fitted()
+        if data is None:
+            frame = self.context_
+        else:
+            series = self._load(data, self.target_, self.time_col_, self.id_col_,
+                                self.spec_.freq, fitting=False)
+            check_covariates(series.frame, self.spec_)
+            frame = series.frame
+        extended = self._append_future(frame, future)
+        design = build_design(extended, self.spec_, self.scalers_)
+        origins = np.array([stop - self.horizon for _, stop in design.segments.values()])
+        self._check_history(design, origins)
+        values = self.forecast_scaled(design, origins)
+        return self._to_frame(design, origins, values)
+
+    def forecast_scaled(self, design: Design, origins: np.ndarray) -> np.ndarray:
+        """Forecasts (len(origins), horizon) in original units at rows `origins` of `design`."""
+        self._check_fitted()
+        net = self.network_
+        was_training = net.training
+        net.eval()
+        out = []
+        try:
+            with torch.no_grad():
+                for start in range(0, len(origins), 1024):
+                    chunk = origins[start:start + 1024]
+                    if self.strategy == "recursive":
+                        out.append(self._recursive(design, chunk))
+                    else:
+                        windows = WindowDataset(design.encoder, design.step, _filled(design),
+                                                chunk, self.lookback, self.horizon)
+                        enc, step, _ = windows.__getitems__(range(len(chunk)))
+                        out.append(net(enc, step).double().numpy())
+        finally:
+            net.train(was_training)
+        scaled = np.concatenate(out) if out else np.zeros((0, self.horizon))
+        ids = np.repeat(design.ids[origins], self.horizon)
+        return self.scalers_.target.inverse_transform(scaled.reshape(-1), ids).reshape(
+            len(origins), self.horizon)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save to a folder (safetensors weights + JSON config); see `lstmkit.io`."""
+        self._check_fitted()
+        return io.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> LSTMForecaster:
+        """Load a model saved by `save`."""
+        model = io.load(path)
+        if not isinstance(model, cls):
+            raise LstmkitError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
+
+    # -- persistence hooks (lstmkit.io) ---------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments (JSON-able)."""
+        config = {k: v for k, v in vars(self).items() if not k.endswith("_")}
+        for key in ("seasonal_lags", "past_covariates", "future_covariates", "calendar"):
+            if isinstance(config[key], tuple | list):
+                config[key] = list(config[key])
+        if config["fourier"] is not None:
+            config["fourier"] = {str(p): int(k) for p, k in config["fourier"].items()}
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LSTMForecaster:
+        config = dict(config)
+        if config.get("fourier") is not None:
+            config["fourier"] = {float(p): int(k) for p, k in config["fourier"].items()}
+        return cls(**config)
+
+    def get_extra(self) -> dict[str, Any]:
+        context = self.context_.copy()
+        context["ds"] = context["ds"].astype("int64")
+        return {
+            "spec": self.spec_.to_dict(),
+            "scalers": _jsonable(self.scalers_.state()),
+            "target": self.target_,
+            "time_col": self.time_col_,
+            "id_col": self.id_col_,
+            "context": context.to_dict(orient="list"),
+            "history": self.history_.to_dict(),
+        }
+
+    def set_extra(self, extra: dict[str, Any]) -> None:
+        self.spec_ = DesignSpec.from_dict(extra["spec"])
+        self.scalers_ = Scalers.from_state(extra["scalers"])
+        self.target_, self.time_col_ = extra["target"], extra["time_col"]
+        self.id_col_ = extra["id_col"]
+        context = pd.DataFrame(extra["context"])
+        context["ds"] = pd.to_datetime(context["ds"].astype("int64"))
+        context["unique_id"] = context["unique_id"].astype(str)
+        self.context_ = context
+        self.history_ = TrainingHistory.from_dict(extra["history"])
+        self.network_ = self._network(self.spec_, context)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return self.network_.state_dict() if self._is_fitted() else {}
+
+    def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.network_.load_state_dict(tensors, strict=True)
+
+    # -- internals ------------------------------------------------------------------------
+
+    @property
+    def _net_horizon(self) -> int:
+        return 1 if self.strategy == "recursive" else self.horizon
+
+    def _check_params(self) -> None:
+        for name in ("lookback", "horizon", "hidden_size", "num_layers", "max_epochs",
+                     "batch_size", "train_stride"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss must be one of {tuple(LOSSES)}, got {self.loss!r}")
+        if not 0 <= self.validation_fraction < 1:
+            raise ConfigError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+        if self.strategy == "recursive" and self.attention is not None:
+            raise ConfigError("attention is available for the direct and seq2seq strategies")
+
+    def _load(self, data: Any, target: str, time_col: str, id_col: str | None,
+              freq: str | None, *, fitting: bool) -> SeriesFrame:
+        if isinstance(data, SeriesFrame):
+            return data
+        covariates = list(self.past_covariates) + list(self.future_covariates)
+        need = self.lookback + self._lags_needed() + (self.horizon if fitting else 0)
+        return load_series(
+            data, time_col=time_col, target=target, id_col=id_col, covariates=covariates,
+            freq=freq, min_length=need,
+            min_length_reason=f"lookback {self.lookback} + largest seasonal lag "
+                              f"{self._lags_needed()}" + (f" + horizon {self.horizon}"
+                                                          if fitting else ""),
+        )
+
+    def _lags_needed(self) -> int:
+        if isinstance(self.seasonal_lags, str):
+            return 0
+        return max(self.seasonal_lags, default=0)
+
+    def _spec(self, series: SeriesFrame) -> DesignSpec:
+        if self.seasonal_lags == "auto":
+            lags = default_seasonal_lags(series.freq)
+        elif isinstance(self.seasonal_lags, str):
+            raise ConfigError(
+                f"seasonal_lags must be 'auto' or a list of ints, got {self.seasonal_lags!r}")
+        else:
+            lags = tuple(int(m) for m in self.seasonal_lags)
+        if any(m < 1 for m in lags):
+            raise ConfigError(f"seasonal_lags must be positive, got {list(lags)}")
+        usable = tuple(m for m in lags if m >= self._net_horizon)
+        if usable != lags:
+            logger.info("seasonal lags %s are shorter than the horizon and not used",
+                        sorted(set(lags) - set(usable)))
+        if self.calendar is True:
+            calendar = default_calendar(series.freq)
+        elif self.calendar is False:
+            calendar = ()
+        else:
+            calendar = tuple(self.calendar)
+        return DesignSpec(
+            freq=series.freq,
+            seasonal_lags=usable,
+            past_covariates=tuple(self.past_covariates),
+            future_covariates=tuple(self.future_covariates),
+            calendar=calendar,
+            fourier={float(p): int(k) for p, k in (self.fourier or {}).items()},
+        )
+
+    def _training_origins(self, design: Design, spec: DesignSpec
+                          ) -> tuple[np.ndarray, np.ndarray | None]:
+        origins = design.origins(self.lookback, self._net_horizon, spec.max_lag)
+        if len(origins) == 0:
+            raise DataValidationError(
+                f"no training window fits: every series needs at least lookback "
+                f"{self.lookback} + seasonal lag {spec.max_lag} + horizon {self._net_horizon} "
+                f"rows; lengths are {_lengths(design)}")
+        if not self.validation_fraction:
+            return origins[:: self.train_stride], None
+        uid = design.ids[origins]
+        position = pd.Series(origins).groupby(uid).rank(pct=True).to_numpy()
+        is_val = position > 1 - self.validation_fraction
+        if is_val.all() or not is_val.any():
+            raise DataValidationError(
+                f"validation_fraction={self.validation_fraction} leaves no windows for "
+                f"{'training' if is_val.all() else 'validation'} ({len(origins)} windows)")
+        # the horizon after the last training origin must not reach the validation targets
+        gap = self._net_horizon
+        train = origins[~is_val]
+        first_val = pd.Series(origins[is_val]).groupby(uid[is_val]).transform("min").to_numpy()
+        val_start = dict(zip(uid[is_val], first_val, strict=True))
+        keep = train + gap <= np.array([val_start.get(u, np.inf) for u in design.ids[train]])
+        return train[keep][:: self.train_stride], origins[is_val]
+
+    def _network(self, spec: DesignSpec, frame: pd.DataFrame) -> ForecastNet:
+        n_known = spec.known_columns(frame["ds"].iloc[:1]).shape[1]
+        torch.manual_seed(self.seed)
+        return ForecastNet(
+            encoder_size(spec, n_known), step_size(spec, n_known), self._net_horizon,
+            self.hidden_size, self.num_layers, cell=self.cell, dropout=self.dropout,
+            strategy="seq2seq" if self.strategy == "seq2seq" else "direct",
+            attention=self.attention,
+        )
+
+    def _trainer(self, has_val: bool) -> Trainer:
+        return Trainer(
+            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
+            weight_decay=self.weight_decay, clip_norm=self.clip_norm,
+            lr_schedule=self.lr_schedule,
+            early_stopping_patience=self.early_stopping_patience if has_val else None,
+            seed=self.seed, device=self.device, progress=self.progress,
+        )
+
+    def _windows(self, design: Design, origins: np.ndarray) -> WindowDataset:
+        return WindowDataset(design.encoder, design.step, _filled(design), origins,
+                             self.lookback, self._net_horizon)
+
+    def _context(self, frame: pd.DataFrame, spec: DesignSpec) -> pd.DataFrame:
+        keep = self.lookback + spec.max_lag
+        return frame.groupby("unique_id", sort=False).tail(keep).reset_index(drop=True)
+
+    def _append_future(self, frame: pd.DataFrame, future: pd.DataFrame | None) -> pd.DataFrame:
+        """Add `horizon` rows per series after its end: NaN target, past covariates held at
+        their last value, known-future covariates from `future`."""
+        freq = self.spec_.freq
+        last = frame.groupby("unique_id", sort=False).tail(1)
+        rows = []
+        for _, row in last.iterrows():  # one row per series
+            times = pd.date_range(row["ds"], periods=self.horizon + 1, freq=freq)[1:]
+            block = pd.DataFrame({"unique_id": row["unique_id"], "ds": times, "y": np.nan})
+            for col in self.spec_.past_covariates:
+                block[col] = row[col]
+            rows.append(block)
+        ahead = pd.concat(rows, ignore_index=True)
+        if self.spec_.future_covariates:
+            ahead = self._merge_future(ahead, future)
+        extended = pd.concat([frame, ahead], ignore_index=True)
+        return extended.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+
+    def _merge_future(self, ahead: pd.DataFrame, future: pd.DataFrame | None) -> pd.DataFrame:
+        needed = list(self.spec_.future_covariates)
+        if future is None:
+            raise DataValidationError(
+                f"the model uses known-future covariates {needed}: pass future=DataFrame with "
+                f"columns {self.time_col_!r}, {needed} for the {self.horizon} steps from "
+                f"{ahead['ds'].min()}")
+        keys = [self.time_col_] + ([self.id_col_] if self.id_col_ else [])
+        missing = [c for c in keys + needed if c not in future.columns]
+        if missing:
+            raise DataValidationError(
+                f"future is missing column(s) {missing}; it needs {keys + needed}")
+        given = future[keys + needed].rename(columns={self.time_col_: "ds"})
+        given["ds"] = pd.to_datetime(given["ds"])
+        if self.id_col_:
+            given = given.rename(columns={self.id_col_: "unique_id"})
+            given["unique_id"] = given["unique_id"].astype(str)
+        else:
+            given["unique_id"] = ahead["unique_id"].iloc[0]
+        merged = ahead.merge(given, on=["unique_id", "ds"], how="left")
+        gaps = merged[merged[needed].isna().any(axis=1)]
+        if not gaps.empty:
+            raise DataValidationError(
+                f"future has no (or NaN) {needed} for {len(gaps)} forecast step(s), first "
+                f"{gaps['ds'].iloc[0]} of series {gaps['unique_id'].iloc[0]!r}; give every "
+                f"step from {ahead['ds'].min()} for {self.horizon} steps")
+        return merged
+
+    def _check_history(self, design: Design, origins: np.ndarray) -> None:
+        need = self.lookback + self.spec_.max_lag
+        for (uid, (start, _)), origin in zip(design.segments.items(), origins, strict=True):
+            if origin - start < need:
+                raise DataValidationError(
+                    f"series {uid!r} has {origin - start} rows; forecasting needs the last "
+                    f"{need} (lookback {self.lookback} + seasonal lag {self.spec_.max_lag})")
+
+    def _to_frame(self, design: Design, origins: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+        steps = origins[:, None] + np.arange(self.horizon)
+        times = design.times[steps.reshape(-1)]
+        if self.id_col_ is None:
+            return pd.DataFrame({self.target_: values.reshape(-1)},
+                                index=pd.DatetimeIndex(times, name=self.time_col_))
+        return pd.DataFrame({
+            self.id_col_: design.ids[steps.reshape(-1)],
+            self.time_col_: times,
+            self.target_: values.reshape(-1),
+        })
+
+    def _recursive(self, design: Design, origins: np.ndarray) -> np.ndarray:
+        """Feed one-step forecasts back as the target (and its lags) for `horizon` steps.
+
+        Past-only covariates are held at their last observed value after the origin.
+        """
+        spec, L, H = self.spec_, self.lookback, self.horizon
+        rows = origins[:, None] + np.arange(-L, H)  # (B, L+H) encoder rows incl. the future
+        enc = torch.from_numpy(design.encoder[rows])  # (B, L+H, Fe) copy
+        step = torch.from_numpy(design.step[rows[:, L:]])  # (B, H, Fd) copy
+        n_lags = len(spec.seasonal_lags)
+        past = slice(1 + n_lags, 1 + n_lags + len(spec.past_covariates))
+        enc[:, L:, past] = enc[:, L - 1: L, past]
+        out = torch.empty(len(origins), H)
+        for j in range(H):
+            pred = self.network_(enc[:, j:j + L], step[:, j:j + 1])[:, 0]
+            out[:, j] = pred
+            enc[:, L + j, 0] = pred
+            for k, m in enumerate(spec.seasonal_lags):
+                if L + j + m < L + H:
+                    enc[:, L + j + m, 1 + k] = pred
+                if j + m < H:
+                    step[:, j + m, k] = pred
+        return out.double().numpy()
+
+    def _is_fitted(self) -> bool:
+        return hasattr(self, "network_")
+
+    def _check_fitted(self) -> None:
+        if not self._is_fitted():
+            raise LstmkitError("this LSTMForecaster is not fitted yet; call fit(data) first")
+
+
+def _filled(design: Design) -> np.ndarray:
+    """Targets with unknown (future) values as 0, for windows whose targets are not used."""
+    return np.nan_to_num(design.target, nan=0.0)
+
+
+def _lengths(design: Design) -> dict[str, int]:
+    return {uid: stop - start for uid, (start, stop) in design.segments.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,104 @@
+"""`ForecastNet`: a recurrent encoder over the lookback and a decoder per forecast step.
+
+x_enc (B, lookback, encoder_size) are the observed steps; x_step (B, horizon, step_size)
+describe each step to predict (seasonal lags of the target, known-future covariates,
+calendar). Output (B, horizon).
+
+- "direct": the encoder's last hidden state (plus an attention context over all encoder
+  states when `attention` is set), the step features and a learned embedding of the step
+  number go through one MLP shared by all steps, plus a linear skip from the step features
+  (so seasonal-naive-like forecasts are one weight away).
+- "seq2seq": `Seq2Seq` decodes step by step, fed its own previous prediction and the step
+  features, with optional attention; the same linear skip is added.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from lstmkit.errors import ConfigError
+from lstmkit.nn._checks import check_positive_int, check_probability
+from lstmkit.nn.attention import AdditiveAttention, DotProductAttention
+from lstmkit.nn.recurrent import Recurrent
+from lstmkit.nn.seq2seq import Seq2Seq
+
+STRATEGIES = ("direct", "seq2seq")
+ATTENTIONS = (None, "additive", "dot")
+
+
+class ForecastNet(nn.Module):
+    """Encoder-decoder forecaster over precomputed encoder and step features."""
+
+    def __init__(
+        self,
+        encoder_size: int,
+        step_size: int,
+        horizon: int,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        cell: str = "lstm",
+        dropout: float = 0.0,
+        strategy: Literal["direct", "seq2seq"] = "direct",
+        attention: Literal["additive", "dot"] | None = None,
+        mlp_size: int = 128,
+        step_embedding: int = 8,
+    ) -> None:
+        super().__init__()
+        if strategy not in STRATEGIES:
+            raise ConfigError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+        if attention not in ATTENTIONS:
+            raise ConfigError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
+        self.horizon = check_positive_int(horizon, "horizon")
+        self.strategy = strategy
+        check_probability(dropout, "dropout")
+        H = check_positive_int(hidden_size, "hidden_size")
+        self.skip = nn.Linear(step_size, 1) if step_size > 0 else None
+        if strategy == "seq2seq":
+            self.seq2seq = Seq2Seq(
+                encoder_size, 1, H, num_layers, cell=cell, attention=attention,
+                dropout=dropout, decoder_input_size=step_size or None, target_index=0,
+            )
+            return
+        self.encoder = Recurrent(encoder_size, H, num_layers, cell=cell, dropout=dropout)
+        if attention == "additive":
+            self.attention: nn.Module | None = AdditiveAttention(H, H)
+        elif attention == "dot":
+            self.attention = DotProductAttention(H, H, scaled=True)
+        else:
+            self.attention = None
+        context = H if self.attention is not None else 0
+        self.step_embedding = nn.Embedding(self.horizon, step_embedding)
+        self.mlp = nn.Sequential(
+            nn.Linear(H + context + step_size + step_embedding, mlp_size),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(mlp_size, 1),
+        )
+
+    def forward(self, x_enc: Tensor, x_step: Tensor) -> Tensor:
+        """(B, lookback, encoder_size), (B, horizon, step_size) -> (B, horizon)."""
+        if self.strategy == "seq2seq":
+            future = x_step if x_step.shape[-1] > 0 else None
+            out = self.seq2seq(x_enc, self.horizon, future_inputs=future).squeeze(-1)
+        else:
+            out = self._direct(x_enc, x_step)
+        if self.skip is not None:
+            out = out + self.skip(x_step).squeeze(-1)
+        return out
+
+    def _direct(self, x_enc: Tensor, x_step: Tensor) -> Tensor:
+        states, (h_n, _) = self.encoder(x_enc)
+        summary = h_n[-1]  # (B, H): last layer's final state
+        if self.attention is not None:
+            context, _ = self.attention(summary, states)
+            summary = torch.cat([summary, context], dim=-1)
+        batch = x_enc.shape[0]
+        parts = [
+            summary[:, None, :].expand(batch, self.horizon, summary.shape[-1]),
+            x_step,
+            self.step_embedding.weight[None].expand(batch, -1, -1),
+        ]
+        return self.mlp(torch.cat(parts, dim=-1)).squeeze(-1)
