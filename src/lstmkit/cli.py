@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -13,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lstmkit import __version__
-from lstmkit.errors import LstmkitError
+from lstmkit.errors import ConfigError, LstmkitError
 
 app = typer.Typer(help="LSTM networks for sequential data.", no_args_is_help=True)
 console = Console()
@@ -159,6 +160,185 @@ def datasets_export(
     else:
         frame.to_parquet(output, index=False)
     console.print(f"wrote {len(frame):,} rows of {name} to {output}")
+
+
+
+def _forecast_options(
+    data: Path | None, dataset: str | None, config: Path | None, values: dict[str, Any]
+) -> Any:
+    """ForecastConfig from defaults < YAML config < options given on the command line."""
+    from lstmkit.forecast_job import ForecastConfig
+
+    given = {k: v for k, v in values.items() if v is not None and v != []}
+    if data is not None:
+        given["data"] = str(data)
+    if dataset is not None:
+        given["dataset"] = dataset
+    if "fourier" in given:
+        given["fourier"] = _parse_fourier(given["fourier"])
+    if config is not None:
+        return ForecastConfig.from_yaml(config, **given)
+    return ForecastConfig.from_dict(given)
+
+
+def _parse_fourier(items: list[str]) -> dict[float, int]:
+    out = {}
+    for item in items:
+        period, _, order = item.partition(":")
+        try:
+            out[float(period)] = int(order or 1)
+        except ValueError as err:
+            raise ConfigError(
+                f"--fourier takes PERIOD:ORDER such as 48:3, got {item!r}") from err
+    return out
+
+
+def _run_forecast_command(cfg: Any, output: Path) -> None:
+    from lstmkit.forecast_job import run_forecast
+
+    with console.status("working...") as status:
+        summary = run_forecast(cfg, output, say=lambda msg: status.update(escape(msg)))
+    _print_comparison(summary["table"])
+    console.print(f"backtest took {summary['backtest_seconds']:.0f} s; results in {output}/ "
+                  "(metrics.csv, forecasts.csv, report.html, config.yaml)")
+    if "model_path" in summary:
+        console.print(f"model saved to {summary['model_path']}")
+    if "forecast_path" in summary:
+        console.print(f"future forecast written to {summary['forecast_path']}")
+    if "future_note" in summary:
+        console.print(escape(summary["future_note"]))
+
+
+def _print_comparison(table: Any) -> None:
+    metrics = [c[:-5] for c in table.columns if c.endswith("_mean")]
+    out = Table(title="walk-forward backtest (mean ± std over folds)")
+    out.add_column("rank", justify="right")
+    out.add_column("model")
+    for name in metrics:
+        out.add_column(name.upper(), justify="right")
+    for _, row in table.iterrows():
+        out.add_row(str(row["rank"]), escape(str(row["model"])), *(
+            f"{row[m + '_mean']:.4g} ± {row[m + '_std']:.2g}" for m in metrics))
+    console.print(out)
+
+
+_DATA_ARG = typer.Argument(None, help="CSV or Parquet file (or use --dataset).")
+
+
+@app.command()
+def forecast(
+    data: Path | None = _DATA_ARG,
+    dataset: str | None = typer.Option(None, help="A bundled dataset (lstmkit datasets list)."),
+    config: Path | None = typer.Option(None, help="YAML file with any of these options."),
+    output: Path = typer.Option(Path("runs/forecast"), help="Folder for every result."),
+    time_col: str | None = typer.Option(None, help="Time column (default ds)."),
+    target: str | None = typer.Option(None, help="Column to forecast (default y)."),
+    id_col: str | None = typer.Option(None, help="Series id column (long format)."),
+    freq: str | None = typer.Option(None, help="Frequency alias when it cannot be inferred."),
+    fill_gaps: str | None = typer.Option(None, help="interpolate, ffill or zero."),
+    impute: str | None = typer.Option(None, help="interpolate, ffill, zero or mean."),
+    future: str | None = typer.Option(None, help="CSV of known-future covariates ahead."),
+    horizon: int | None = typer.Option(None, help="Steps to forecast (default 1)."),
+    lookback: int | None = typer.Option(None, help="Observed steps per window (default 96)."),
+    strategy: str | None = typer.Option(None, help="direct, recursive or seq2seq."),
+    cell: str | None = typer.Option(None, help="lstm, gru or peephole."),
+    hidden_size: int | None = typer.Option(None, help="Hidden units (default 64)."),
+    num_layers: int | None = typer.Option(None, help="Stacked layers (default 2)."),
+    dropout: float | None = typer.Option(None, help="Dropout between layers (default 0)."),
+    attention: str | None = typer.Option(None, help="additive or dot."),
+    past_cov: list[str] = typer.Option([], help="Past-only covariate (repeatable)."),
+    future_cov: list[str] = typer.Option([], help="Known-future covariate (repeatable)."),
+    fourier: list[str] = typer.Option([], help="PERIOD:ORDER Fourier terms (repeatable)."),
+    loss: str | None = typer.Option(None, help="mae, mse or huber."),
+    epochs: int | None = typer.Option(None, help="Maximum training epochs (default 20)."),
+    batch_size: int | None = typer.Option(None, help="Windows per batch (default 256)."),
+    lr: float | None = typer.Option(None, help="Learning rate (default 3e-3)."),
+    train_stride: int | None = typer.Option(None, help="Use every n-th training window (default 1)."),
+    seed: int | None = typer.Option(None, help="Seed for weights and shuffling (default 0)."),
+    folds: int | None = typer.Option(None, help="Walk-forward folds (default 4)."),
+    fold_length: int | None = typer.Option(None, help="Test steps per fold (default horizon)."),
+    step: int | None = typer.Option(None, help="Steps between origins in a fold (default horizon)."),
+    gap: int | None = typer.Option(None, help="Steps left out between training and test (default 0)."),
+    window: str | None = typer.Option(None, help="expanding or sliding."),
+    refit: bool | None = typer.Option(None, "--refit/--no-refit", help="Train per fold."),
+    baselines: str | None = typer.Option(None, help="all, or names separated by commas."),
+    season: int | None = typer.Option(None, help="Season for MASE and seasonal naive."),
+) -> None:
+    """Backtest an LSTM against baselines, write the report, train, save and forecast."""
+    values = dict(locals())
+    for key in ("data", "dataset", "config", "output"):
+        values.pop(key)
+    _forecast_main(data, dataset, config, output, values, backtest_only=False)
+
+
+def _forecast_main(data: Path | None, dataset: str | None, config: Path | None, output: Path,
+                   values: dict[str, Any], backtest_only: bool) -> None:
+    renames = {"past_cov": "past_covariates", "future_cov": "future_covariates",
+               "epochs": "max_epochs"}
+    values = {renames.get(k, k): v for k, v in values.items()}
+    if isinstance(values.get("baselines"), str) and values["baselines"] != "all":
+        values["baselines"] = [b.strip() for b in values["baselines"].split(",") if b.strip()]
+    if backtest_only:
+        values["backtest_only"] = True
+    try:
+        cfg = _forecast_options(data, dataset, config, values)
+        _run_forecast_command(cfg, output)
+    except LstmkitError as err:
+        _fail(err)
+
+
+@app.command(name="backtest", context_settings={"allow_extra_args": False})
+def backtest_command(
+    data: Path | None = _DATA_ARG,
+    dataset: str | None = typer.Option(None, help="A bundled dataset."),
+    config: Path | None = typer.Option(None, help="YAML file with the forecast options."),
+    output: Path = typer.Option(Path("runs/backtest"), help="Folder for every result."),
+    time_col: str | None = typer.Option(None, help="Time column (default ds)."),
+    target: str | None = typer.Option(None, help="Column to forecast (default y)."),
+    id_col: str | None = typer.Option(None, help="Series id column (long format)."),
+    horizon: int | None = typer.Option(None, help="Steps to forecast (default 1)."),
+    lookback: int | None = typer.Option(None, help="Observed steps per window (default 96)."),
+    past_cov: list[str] = typer.Option([], help="Past-only covariate (repeatable)."),
+    future_cov: list[str] = typer.Option([], help="Known-future covariate (repeatable)."),
+    epochs: int | None = typer.Option(None, help="Maximum training epochs (default 20)."),
+    folds: int | None = typer.Option(None, help="Walk-forward folds (default 4)."),
+    fold_length: int | None = typer.Option(None, help="Test steps per fold (default horizon)."),
+    step: int | None = typer.Option(None, help="Steps between origins in a fold (default horizon)."),
+    refit: bool | None = typer.Option(None, "--refit/--no-refit", help="Train per fold."),
+    baselines: str | None = typer.Option(None, help="all, or names separated by commas."),
+    seed: int | None = typer.Option(None, help="Seed (default 0)."),
+) -> None:
+    """Walk-forward backtest only (no final model); every other option via --config."""
+    values = dict(locals())
+    for key in ("data", "dataset", "config", "output"):
+        values.pop(key)
+    _forecast_main(data, dataset, config, output, values, backtest_only=True)
+
+
+@app.command()
+def predict(
+    model: Path = typer.Argument(..., help="A model folder saved by lstmkit forecast."),
+    data: Path | None = typer.Argument(None, help="Recent history (default: the training tail)."),
+    future: Path | None = typer.Option(None, help="CSV of known-future covariates ahead."),
+    output: Path = typer.Option(Path("forecast.csv"), help="Where to write the forecast."),
+) -> None:
+    """Forecast the next horizon with a saved model and write a CSV."""
+    import pandas as pd
+
+    from lstmkit.io import load as load_model
+    from lstmkit.models.forecaster import LSTMForecaster
+
+    try:
+        forecaster = load_model(model)
+        if not isinstance(forecaster, LSTMForecaster):
+            raise ConfigError(f"{model} holds a {type(forecaster).__name__}, not a forecaster")
+        future_frame = pd.read_csv(future) if future is not None else None
+        result = forecaster.predict(None if data is None else data, future=future_frame)
+    except LstmkitError as err:
+        _fail(err)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    result.to_csv(output, index=forecaster.id_col_ is None)
+    console.print(f"wrote {len(result)} forecast rows to {output}")
 
 
 # glibc returns large freed blocks to the OS and faults them in again on the next training

@@ -119,6 +119,8 @@ def backtest(
         say(f"training {type(model).__name__} for {folds} fold(s)")
         lstm, history, seconds["lstm"] = _backtest_model(model, series, splits, refit, say)
         parts.append(lstm)
+    if not isinstance(baselines, str) and list(baselines) == ["all"]:
+        baselines = "all"
     if baselines:
         chosen = make_baselines(baselines, season=season, seasonalities=seasonalities,
                                 max_train=max_train)

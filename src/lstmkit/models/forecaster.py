@@ -285,6 +285,11 @@ class LSTMForecaster:
         if not 0 <= self.validation_fraction < 1:
             raise ConfigError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+        both = set(self.past_covariates) & set(self.future_covariates)
+        if both:
+            raise ConfigError(
+                f"covariate(s) {sorted(both)} declared both past-only and known-future; choose "
+                "one: past-only if its future values are unknown at forecast time")
         if self.strategy == "recursive" and self.attention is not None:
             raise ConfigError("attention is available for the direct and seq2seq strategies")
 

@@ -1,0 +1,62 @@
+"""Walk-forward backtest: same folds for every model, training never sees the test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lstmkit.evaluation.backtest import backtest
+from lstmkit.models.forecaster import LSTMForecaster
+
+
+def hourly(n: int = 900) -> pd.DataFrame:
+    t = np.arange(n)
+    rng = np.random.default_rng(0)
+    y = 5 + np.sin(2 * np.pi * t / 24) + 0.1 * rng.normal(size=n)
+    return pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=n, freq="h"), "y": y})
+
+
+class Recording(LSTMForecaster):
+    """Remembers the last timestamp of every training frame it is fitted on."""
+
+    seen: list = []
+
+    def fit(self, data, **kw):
+        Recording.seen.append(data.frame["ds"].max())
+        return super().fit(data, **kw)
+
+
+def model(**kw) -> LSTMForecaster:
+    params = dict(lookback=24, horizon=6, hidden_size=8, num_layers=1, max_epochs=1,
+                  seasonal_lags=[24], progress=False, train_stride=4)
+    params.update(kw)
+    return Recording(**params)
+
+
+def test_every_model_forecasts_the_same_origins_and_training_stops_before_each_fold() -> None:
+    df = hourly()
+    Recording.seen = []
+    result = backtest(model(), df, folds=3, fold_length=24, step=6,
+                      baselines=["naive", "seasonal_naive", "mstl"], seasonalities=[24])
+    counts = result.forecasts.groupby("model").size()
+    assert counts.to_dict() == {m: 3 * 4 * 6 for m in ("lstm", "naive", "seasonal_naive_24",
+                                                        "mstl_24")}
+    origins = result.forecasts.groupby("model")["origin"].apply(lambda s: sorted(set(s)))
+    assert all(o == origins["lstm"] for o in origins)
+    fold_starts = [df["ds"].iloc[f.test_start] for f in result.folds["y"]]
+    assert len(Recording.seen) == 3
+    assert all(seen < start for seen, start in zip(Recording.seen, fold_starts, strict=True))
+    assert set(result.metrics["metric"]) >= {"mae", "rmse", "mase", "smape"}
+    table = result.table()
+    assert list(table["rank"]) == list(range(1, len(table) + 1))
+    assert table["mase_mean"].is_monotonic_increasing
+    first = result.forecasts[result.forecasts["model"] == "naive"].iloc[0]
+    assert first["actual"] == df["y"].iloc[first["origin"]]
+    assert first["ds"] == df["ds"].iloc[first["origin"]]
+
+
+def test_refit_false_trains_once() -> None:
+    Recording.seen = []
+    result = backtest(model(), hourly(), folds=3, refit=False, baselines=["naive"])
+    assert len(Recording.seen) == 1
+    assert result.history["fold"].unique().tolist() == [0]

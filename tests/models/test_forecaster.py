@@ -1,0 +1,111 @@
+"""LSTMForecaster: learns, never looks ahead, round-trips, and explains bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmkit.errors import ConfigError, DataValidationError
+from lstmkit.models.forecast_design import build_design
+from lstmkit.models.forecaster import LSTMForecaster
+
+
+def seasonal_ar(n: int = 1500, seed: int = 0, scale: float = 1.0) -> pd.DataFrame:
+    """Hourly series: a daily cycle plus AR(1) noise (learnable beyond seasonal naive)."""
+    rng = np.random.default_rng(seed)
+    noise = np.zeros(n)
+    for t in range(1, n):
+        noise[t] = 0.97 * noise[t - 1] + rng.normal(0, 0.3)
+    t = np.arange(n)
+    y = scale * (10 + np.sin(2 * np.pi * t / 24) + noise)
+    ds = pd.date_range("2024-01-01", periods=n, freq="h")
+    return pd.DataFrame({"ds": ds, "y": y, "temp": np.cos(2 * np.pi * t / 24),
+                         "flag": (t // 24) % 7 < 5})
+
+
+def small(**kw) -> LSTMForecaster:
+    params = dict(lookback=24, horizon=6, hidden_size=16, num_layers=1, max_epochs=8,
+                  batch_size=32, progress=False, seasonal_lags=[24])
+    params.update(kw)
+    return LSTMForecaster(**params)
+
+
+@pytest.mark.parametrize("strategy", ["direct", "seq2seq", "recursive"])
+def test_beats_seasonal_naive_on_learnable_signal(strategy: str) -> None:
+    df = seasonal_ar()
+    train, test = df.iloc[:-200], df
+    model = small(strategy=strategy).fit(train)
+    design = build_design(
+        model._load(test, "y", "ds", None, None, fitting=False).frame, model.spec_,
+        model.scalers_)
+    origins = np.arange(len(df) - 200, len(df) - 6, 6)
+    forecast = model.forecast_scaled(design, origins)
+    y = df["y"].to_numpy()
+    actual = np.stack([y[o:o + 6] for o in origins])
+    snaive = np.stack([y[o - 24:o - 18] for o in origins])
+    assert forecast.shape == (len(origins), 6)
+    assert np.abs(forecast - actual).mean() < 0.8 * np.abs(snaive - actual).mean()
+
+
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_forecast_never_reads_after_its_origin(strategy: str) -> None:
+    df = seasonal_ar(600)
+    model = small(strategy=strategy, max_epochs=1, past_covariates=["temp"],
+                  future_covariates=["flag"]).fit(df.iloc[:400])
+    changed = df.copy()
+    changed.loc[450:, "y"] *= 5
+    changed.loc[450:, "temp"] += 9
+    load = lambda d: model._load(d, "y", "ds", None, None, fitting=False).frame  # noqa: E731
+    a = model.forecast_scaled(build_design(load(df), model.spec_, model.scalers_), np.array([450]))
+    b = model.forecast_scaled(build_design(load(changed), model.spec_, model.scalers_),
+                              np.array([450]))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_predict_returns_future_timestamps_in_original_units(tmp_path) -> None:
+    df = seasonal_ar(800, scale=1000.0)
+    model = small(max_epochs=3).fit(df)
+    out = model.predict()
+    expected = pd.date_range(df["ds"].iloc[-1], periods=7, freq="h")[1:]
+    assert list(out.index) == list(expected)
+    assert list(out.columns) == ["y"]
+    assert 7000 < out["y"].mean() < 13000  # original units, not scaled ones
+    model.save(tmp_path / "m")
+    again = LSTMForecaster.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(again.predict(), out)
+    pd.testing.assert_frame_equal(again.predict(df.iloc[:500]), model.predict(df.iloc[:500]))
+
+
+def test_known_future_covariates_must_be_given() -> None:
+    df = seasonal_ar(500)
+    model = small(max_epochs=1, future_covariates=["flag"]).fit(df)
+    with pytest.raises(DataValidationError, match="known-future covariates"):
+        model.predict()
+    ahead = pd.DataFrame({"ds": pd.date_range(df["ds"].iloc[-1], periods=7, freq="h")[1:],
+                          "flag": 1})
+    assert len(model.predict(future=ahead)) == 6
+    with pytest.raises(DataValidationError, match="no \\(or NaN\\)"):
+        model.predict(future=ahead.iloc[:3])
+
+
+def test_global_model_over_many_series() -> None:
+    a, b = seasonal_ar(500, seed=1), seasonal_ar(450, seed=2, scale=3.0)
+    long = pd.concat([a.assign(uid="a"), b.assign(uid="b")])
+    model = small(max_epochs=2).fit(long, id_col="uid")
+    out = model.predict()
+    assert list(out.columns) == ["uid", "ds", "y"]
+    assert out.groupby("uid").size().to_dict() == {"a": 6, "b": 6}
+    assert out[out.uid == "b"]["y"].mean() > 2 * out[out.uid == "a"]["y"].mean()
+
+
+def test_clear_errors() -> None:
+    df = seasonal_ar(100)
+    with pytest.raises(DataValidationError, match="at least"):
+        small(lookback=90).fit(df)
+    with pytest.raises(DataValidationError, match="covariate column"):
+        small(past_covariates=["nope"]).fit(seasonal_ar(300))
+    with pytest.raises(ConfigError, match="strategy"):
+        small(strategy="sideways").fit(df)
+    with pytest.raises(ConfigError, match="both past-only and known-future"):
+        small(past_covariates=["temp"], future_covariates=["temp"]).fit(seasonal_ar(300))
