@@ -164,7 +164,7 @@ def test_backtest_rejects_folds_beyond_series() -> None:
 def test_make_baselines_names_and_errors() -> None:
     names = [b.name for b in make_baselines(season=48, seasonalities=[336])]
     assert names == [
-        "naive", "seasonal_naive_48", "drift", "moving_average_48",
+        "naive", "seasonal_naive_48", "seasonal_naive_336", "drift", "moving_average_48",
         "linear_ar_49lags_max336", "ets_nonseasonal", "arima_sdiff48", "mstl_48_336",
     ]
     assert "mstl" not in {b.name for b in make_baselines(season=1)}

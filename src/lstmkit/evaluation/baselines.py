@@ -344,7 +344,8 @@ def make_baselines(
 ) -> list[Baseline]:
     """Build baselines by name (or ``"all"``) for data with main season `season`.
 
-    ``seasonalities`` lists every season for MSTL (default: just `season`); ``ma_window``
+    ``seasonalities`` lists every season for MSTL and seasonal naive (one seasonal naive per
+    season, e.g. daily and weekly; default: just `season`); ``ma_window``
     defaults to `season`; ``ar_lags`` defaults to lags 1..season plus the longer
     seasonalities; ``max_train`` caps the training values the statistical models
     (ets, arima, mstl) are fitted on. ``"all"`` leaves out mstl when there is no season >= 2.
@@ -361,9 +362,10 @@ def make_baselines(
                 f"unknown baseline(s) {unknown}; choose from {list(BASELINE_NAMES)} or 'all'"
             )
     lags = ar_lags if ar_lags is not None else [*range(1, season + 1), *periods]
-    builders: dict[str, Callable[[], Baseline]] = {
+    builders: dict[str, Callable[[], Baseline | list[Baseline]]] = {
         "naive": Naive,
-        "seasonal_naive": lambda: SeasonalNaive(season),
+        "seasonal_naive": lambda: [SeasonalNaive(p) for p in periods if p >= 2] or [
+            SeasonalNaive(season)],
         "drift": Drift,
         "moving_average": lambda: MovingAverage(ma_window or season),
         "linear_ar": lambda: LinearAR(lags),
@@ -371,7 +373,8 @@ def make_baselines(
         "arima": lambda: ARIMA(season, max_train=max_train),
         "mstl": lambda: MSTL(periods, max_train=max_train),
     }
-    return [builders[n]() for n in dict.fromkeys(chosen)]
+    built = [builders[n]() for n in dict.fromkeys(chosen)]
+    return [b for item in built for b in (item if isinstance(item, list) else [item])]
 
 
 def backtest_baselines(
