@@ -7,7 +7,7 @@ TORCH_SPEC := torch==2.13.0
 .PHONY: run test lint bench clean
 
 run: $(VENV)/.installed
-	$(BIN)/lstmkit demo --output runs/demo
+	$(BIN)/lstmkit forecast --config examples/energy/forecast.yaml --output runs/energy
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

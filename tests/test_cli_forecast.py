@@ -1,0 +1,88 @@
+"""`lstmkit forecast / backtest / predict` end to end on a small CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from typer.testing import CliRunner
+
+from lstmkit.cli import app
+
+runner = CliRunner()
+
+
+def write_csv(path: Path, n: int = 700) -> Path:
+    t = np.arange(n)
+    rng = np.random.default_rng(0)
+    pd.DataFrame({
+        "when": pd.date_range("2024-03-01", periods=n, freq="h"),
+        "load": 50 + 10 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, n),
+        "temp": 15 + 5 * np.cos(2 * np.pi * t / 24),
+        "open": ((t // 24) % 7 < 5).astype(int),
+    }).to_csv(path, index=False)
+    return path
+
+
+TINY = ["--lookback", "24", "--horizon", "6", "--hidden-size", "8", "--num-layers", "1",
+        "--epochs", "1", "--folds", "2", "--fold-length", "12", "--step", "6",
+        "--baselines", "naive,seasonal_naive,linear_ar"]
+
+
+def test_forecast_writes_every_result_and_predict_reuses_the_model(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    future = tmp_path / "future.csv"
+    pd.DataFrame({"when": pd.date_range("2024-03-30 04:00", periods=6, freq="h"),
+                  "open": 1}).to_csv(future, index=False)
+    out = tmp_path / "run"
+    result = runner.invoke(app, [
+        "forecast", str(data), "--time-col", "when", "--target", "load", "--past-cov", "temp",
+        "--future-cov", "open", "--future", str(future), "--output", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    assert "walk-forward backtest" in result.output and "MASE" in result.output
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics.columns) == ["model", "fold", "metric", "value"]
+    assert set(metrics["model"]) == {"lstm", "naive", "seasonal_naive_24", "seasonal_naive_168",
+                                     "linear_ar_25lags_max168"}
+    assert set(metrics["fold"]) == {0, 1}
+    forecasts = pd.read_csv(out / "forecasts.csv")
+    assert list(forecasts.columns)[:5] == ["time", "fold", "model", "actual", "forecast"]
+    assert (forecasts.groupby("model").size() == 2 * 2 * 6).all()
+    assert "<svg" in (out / "report.html").read_text(encoding="utf-8")
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["target"] == "load" and saved["past_covariates"] == ["temp"]
+    ahead = pd.read_csv(out / "forecast.csv", index_col=0, parse_dates=True)
+    assert len(ahead) == 6 and ahead.index[0] == pd.Timestamp("2024-03-30 04:00")
+    again = runner.invoke(app, ["predict", str(out / "model"), str(data), "--future",
+                                str(future), "--output", str(tmp_path / "p.csv")])
+    assert again.exit_code == 0, again.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "p.csv", index_col=0), pd.read_csv(
+        out / "forecast.csv", index_col=0))
+
+
+def test_config_file_and_command_line_override(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"data": str(data), "time_col": "when", "target": "load",
+                                      "horizon": 3, "lookback": 24, "hidden_size": 8,
+                                      "num_layers": 1}))
+    out = tmp_path / "bt"
+    result = runner.invoke(app, ["backtest", "--config", str(config), "--horizon", "6",
+                                 "--output", str(out), "--epochs", "1", "--folds", "2",
+                                 "--fold-length", "12", "--baselines", "naive"])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((out / "config.yaml").read_text())["horizon"] == 6
+    assert not (out / "model").exists()  # backtest only
+
+
+def test_bad_input_gives_one_clear_line(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    result = runner.invoke(app, ["forecast", str(data), "--time-col", "nope", "--target", "load",
+                                 "--output", str(tmp_path / "x")])
+    assert result.exit_code == 1
+    assert "error:" in result.output and "nope" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["forecast", "--output", str(tmp_path / "x")])
+    assert result.exit_code == 1 and "exactly one of" in result.output
