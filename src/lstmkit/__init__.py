@@ -14,8 +14,9 @@ from lstmkit.errors import (  # noqa: E402
     ShapeError,
     TrainingError,
 )
+from lstmkit.evaluation.backtest import backtest  # noqa: E402
 from lstmkit.io import load, save  # noqa: E402
-from lstmkit.models import SequenceRegressor  # noqa: E402
+from lstmkit.models import LSTMForecaster, SequenceRegressor  # noqa: E402
 from lstmkit.nn import (  # noqa: E402
     GRUCell,
     LSTMCell,
@@ -31,6 +32,7 @@ __all__ = [
     "DataValidationError",
     "GRUCell",
     "LSTMCell",
+    "LSTMForecaster",
     "LstmkitError",
     "ModelFileError",
     "PeepholeLSTMCell",
@@ -40,6 +42,7 @@ __all__ = [
     "Trainer",
     "TrainerConfig",
     "TrainingError",
+    "backtest",
     "datasets",
     "load",
     "save",

@@ -1,5 +1,6 @@
 """Task estimators in scikit-learn style (fit / predict / save / load)."""
 
+from lstmkit.models.forecaster import LSTMForecaster
 from lstmkit.models.sequence_regressor import SequenceRegressor
 
-__all__ = ["SequenceRegressor"]
+__all__ = ["LSTMForecaster", "SequenceRegressor"]
