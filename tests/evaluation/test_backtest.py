@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from lstmkit.evaluation.backtest import backtest
 from lstmkit.models.forecaster import LSTMForecaster
@@ -60,3 +61,27 @@ def test_refit_false_trains_once() -> None:
     result = backtest(model(), hourly(), folds=3, refit=False, baselines=["naive"])
     assert len(Recording.seen) == 1
     assert result.history["fold"].unique().tolist() == [0]
+
+
+def test_directional_accuracy_and_training_statistics_ignore_the_test_fold() -> None:
+    df = hourly()
+    Recording.seen = []
+    first = backtest(model(), df, folds=2, fold_length=12, refit=False, baselines=["naive"])
+    changed = df.copy()
+    changed.loc[len(df) - 24:, "y"] += 100.0  # both test folds
+    second = backtest(model(), changed, folds=2, fold_length=12, refit=False,
+                      baselines=["naive"])
+    pd.testing.assert_frame_equal(first.history, second.history)  # same fit, same losses
+    lstm = [r.forecasts.query("model == 'lstm' and fold == 0 and origin == @o")["forecast"]
+            for r, o in ((first, len(df) - 24), (second, len(df) - 24))]
+    np.testing.assert_array_equal(lstm[0].to_numpy(), lstm[1].to_numpy())
+    acc = first.metrics.query("metric == 'directional_accuracy'")["value"]
+    assert len(acc) == 4 and acc.between(0, 1).all()
+    y = df["y"].to_numpy()
+    hits = []
+    for o in first.folds["y"][0].origins:  # the naive forecast repeats y[o-1]; by hand
+        reference = y[o - 1:o + 5]
+        hits += list(np.sign(y[o - 1] - reference) == np.sign(y[o:o + 6] - reference))
+    naive = first.metrics.query(
+        "metric == 'directional_accuracy' and model == 'naive' and fold == 0")["value"]
+    assert naive.item() == pytest.approx(np.mean(hits))

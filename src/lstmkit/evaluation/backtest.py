@@ -82,7 +82,7 @@ def backtest(
     seasonalities: Sequence[int] | None = None,
     horizon: int | None = None,
     baseline_max_train: int | None = None,
-    metrics: Sequence[str] = DEFAULT_METRICS,
+    metrics: Sequence[str] = (*DEFAULT_METRICS, "directional_accuracy"),
     on_progress: Progress | None = None,
 ) -> BacktestResult:
     """Walk-forward backtest of `model` (None: baselines only) and `baselines`.

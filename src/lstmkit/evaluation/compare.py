@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lstmkit.errors import ConfigError, DataValidationError
-from lstmkit.evaluation.metrics import DEFAULT_METRICS, compute_metrics
+from lstmkit.evaluation.metrics import DEFAULT_METRICS, compute_metrics, directional_accuracy
 from lstmkit.evaluation.splits import Fold
 
 FORECAST_COLUMNS = ("fold", "origin", "step", "position", "model", "forecast", "actual")
@@ -35,7 +35,9 @@ def score_forecasts(
     """Long metrics frame (model, fold, metric, value) from a backtest forecasts frame.
 
     Per model and fold, all origins' horizon values are pooled; MASE is scaled by the fold's
-    training data y[train_start:train_end].
+    training data y[train_start:train_end]. "directional_accuracy" in `names` scores, per
+    origin, whether each step moves the same way as the actuals from the previous actual
+    value (y[origin - 1] for the first step).
     """
     _require(forecasts, FORECAST_COLUMNS, "forecasts")
     if forecasts[["forecast", "actual"]].isna().any().any():
@@ -50,6 +52,8 @@ def score_forecasts(
             f"forecasts has fold(s) {unknown} that are not in folds {sorted(by_index)}; "
             "score with the folds the backtest used"
         )
+    directional = "directional_accuracy" in names
+    pooled = [n for n in names if n != "directional_accuracy"]
     rows: list[tuple[str, int, str, float]] = []
     for (model, fold_index), group in forecasts.groupby(["model", "fold"], sort=True):
         fold = by_index[int(fold_index)]
@@ -58,10 +62,22 @@ def score_forecasts(
             group["forecast"].to_numpy(),
             insample=values[fold.train_start : fold.train_end],
             season=season,
-            names=names,
+            names=pooled,
         )
+        if directional:
+            scores["directional_accuracy"] = _directional(group, values)
         rows.extend((str(model), int(fold_index), m, v) for m, v in scores.items())
     return pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
+
+
+def _directional(group: pd.DataFrame, values: np.ndarray) -> float:
+    """Directional accuracy over the origins of one model and fold."""
+    ordered = group.sort_values(["origin", "step"])
+    n_origins = ordered["origin"].nunique()
+    actual = ordered["actual"].to_numpy().reshape(n_origins, -1)
+    forecast = ordered["forecast"].to_numpy().reshape(n_origins, -1)
+    origins = ordered["origin"].to_numpy()[:: actual.shape[1]]
+    return directional_accuracy(actual, forecast, last_value=values[origins - 1])
 
 
 def comparison_table(
