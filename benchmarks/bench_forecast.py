@@ -51,7 +51,7 @@ def forecaster_run(df, epochs: int) -> tuple[float, int, LSTMForecaster]:
 def raw_run(model: LSTMForecaster, df, epochs: int) -> tuple[float, int]:
     """The floor: nn.LSTM + linear head on the forecaster's own windows (features prebuilt)."""
     series = model._load(df, "demand", "ds", None, None, fitting=True)
-    design = build_design(series.frame, model.spec_, model.scalers_)
+    design = model.design(series.frame)
     origins, _ = model._training_origins(design, model.spec_)
     data = WindowDataset(design.encoder, design.step, np.nan_to_num(design.target), origins,
                          model.lookback, model.horizon)

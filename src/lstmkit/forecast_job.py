@@ -56,6 +56,7 @@ class ForecastConfig:
     calendar: bool = True
     fourier: dict[float, int] = field(default_factory=dict)
     scaler: str = "standard"
+    target_transform: str | None = None
     loss: str = "mae"
     max_epochs: int = 20
     batch_size: int = 256
@@ -117,6 +118,7 @@ class ForecastConfig:
             dropout=self.dropout, attention=self.attention, seasonal_lags=self.seasonal_lags,
             past_covariates=self.past_covariates, future_covariates=self.future_covariates,
             calendar=self.calendar, fourier=self.fourier or None, scaler=self.scaler,
+            target_transform=self.target_transform,
             loss=self.loss, max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
             weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
             train_stride=self.train_stride, seed=self.seed, progress=False,

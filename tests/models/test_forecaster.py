@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from lstmkit.errors import ConfigError, DataValidationError
-from lstmkit.models.forecast_design import build_design
 from lstmkit.models.forecaster import LSTMForecaster
 
 
@@ -36,9 +35,7 @@ def test_beats_seasonal_naive_on_learnable_signal(strategy: str) -> None:
     df = seasonal_ar()
     train, test = df.iloc[:-200], df
     model = small(strategy=strategy).fit(train)
-    design = build_design(
-        model._load(test, "y", "ds", None, None, fitting=False).frame, model.spec_,
-        model.scalers_)
+    design = model.design(model._load(test, "y", "ds", None, None, fitting=False).frame)
     origins = np.arange(len(df) - 200, len(df) - 6, 6)
     forecast = model.forecast_scaled(design, origins)
     y = df["y"].to_numpy()
@@ -57,9 +54,8 @@ def test_forecast_never_reads_after_its_origin(strategy: str) -> None:
     changed.loc[450:, "y"] *= 5
     changed.loc[450:, "temp"] += 9
     load = lambda d: model._load(d, "y", "ds", None, None, fitting=False).frame  # noqa: E731
-    a = model.forecast_scaled(build_design(load(df), model.spec_, model.scalers_), np.array([450]))
-    b = model.forecast_scaled(build_design(load(changed), model.spec_, model.scalers_),
-                              np.array([450]))
+    a = model.forecast_scaled(model.design(load(df)), np.array([450]))
+    b = model.forecast_scaled(model.design(load(changed)), np.array([450]))
     np.testing.assert_array_equal(a, b)
 
 
@@ -109,3 +105,20 @@ def test_clear_errors() -> None:
         small(strategy="sideways").fit(df)
     with pytest.raises(ConfigError, match="both past-only and known-future"):
         small(past_covariates=["temp"], future_covariates=["temp"]).fit(seasonal_ar(300))
+
+
+def test_log_target_transform_is_inverted_exactly() -> None:
+    df = seasonal_ar(600)
+    df["y"] = np.exp(df["y"] / 4)
+    model = small(max_epochs=2, target_transform="log").fit(df)
+    frame = model._load(df, "y", "ds", None, None, fitting=False).frame
+    design = model.design(frame)
+    np.testing.assert_allclose(
+        model.scalers_.target.inverse_transform(design.target.astype(float), design.ids),
+        np.log(df["y"].to_numpy()), rtol=1e-6)
+    out = model.predict()
+    assert (out["y"] > 0).all() and 5 < out["y"].mean() < 30
+    with pytest.raises(DataValidationError, match="positive"):
+        small(target_transform="log").fit(df.assign(y=df["y"] - 100))
+    with pytest.raises(ConfigError, match="target_transform"):
+        small(target_transform="sqrt").fit(df)

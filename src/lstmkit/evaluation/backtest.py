@@ -25,7 +25,7 @@ from lstmkit.evaluation.baselines import backtest_baselines, make_baselines
 from lstmkit.evaluation.compare import comparison_table, score_forecasts
 from lstmkit.evaluation.metrics import DEFAULT_METRICS
 from lstmkit.evaluation.splits import Fold, walk_forward
-from lstmkit.models.forecast_design import build_design, default_seasonal_lags
+from lstmkit.models.forecast_design import default_seasonal_lags
 from lstmkit.models.forecaster import LSTMForecaster
 
 logger = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ def _backtest_model(model: LSTMForecaster, series: SeriesFrame, splits: dict[str
                 "val_loss": [np.nan if v is None else v for v in fitted.history_.val_losses],
             })
             curves.append(curve)
-        design = build_design(frame, fitted.spec_, fitted.scalers_)
+        design = fitted.design(frame)
         origins = np.concatenate([design.segments[u][0] + splits[u][k].origins
                                   for u in design.segments])
         values = fitted.forecast_scaled(design, origins)

@@ -27,6 +27,7 @@ from torch import nn
 
 from lstmkit import io
 from lstmkit.data.loading import SeriesFrame, load_series
+from lstmkit.data.transforms import LogTransform
 from lstmkit.data.window_dataset import WindowDataset
 from lstmkit.errors import ConfigError, DataValidationError, LstmkitError
 from lstmkit.models.forecast_design import (
@@ -47,6 +48,7 @@ from lstmkit.training import Trainer, TrainingHistory
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("direct", "recursive", "seq2seq")
+TRANSFORMS = (None, "log", "log1p")
 LOSSES = {"mae": nn.L1Loss, "mse": nn.MSELoss, "huber": nn.HuberLoss}
 
 
@@ -66,6 +68,8 @@ class LSTMForecaster:
         calendar: True ("auto" features for the frequency), False, or feature names.
         fourier: {period in steps: number of sin/cos pairs}.
         scaler: "standard", "minmax", "robust" or "none", per series, fitted in `fit`.
+        target_transform: None, "log" or "log1p": applied to the target before scaling and
+            inverted exactly on the forecasts (for positive series with growing variance).
         loss: "mae", "mse" or "huber".
         validation_fraction: last part of every series' training windows held out for early
             stopping and restoring the best weights (0 disables).
@@ -88,6 +92,7 @@ class LSTMForecaster:
         calendar: bool | Sequence[str] = True,
         fourier: Mapping[float, int] | None = None,
         scaler: str = "standard",
+        target_transform: str | None = None,
         loss: str = "mae",
         max_epochs: int = 20,
         batch_size: int = 256,
@@ -116,6 +121,7 @@ class LSTMForecaster:
         self.calendar = calendar
         self.fourier = fourier
         self.scaler = scaler
+        self.target_transform = target_transform
         self.loss = loss
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -139,8 +145,9 @@ class LSTMForecaster:
         series = self._load(data, target, time_col, id_col, freq, fitting=True)
         spec = self._spec(series)
         check_covariates(series.frame, spec)
-        scalers = fit_scalers(series.frame, spec, self.scaler)
-        design = build_design(series.frame, spec, scalers)
+        frame = self._transformed(series.frame)
+        scalers = fit_scalers(frame, spec, self.scaler)
+        design = build_design(frame, spec, scalers)
         train, val = self._training_origins(design, spec)
         network = self._network(spec, series.frame)
         trainer = self._trainer(val is not None)
@@ -172,11 +179,16 @@ class LSTMForecaster:
             check_covariates(series.frame, self.spec_)
             frame = series.frame
         extended = self._append_future(frame, future)
-        design = build_design(extended, self.spec_, self.scalers_)
+        design = self.design(extended)
         origins = np.array([stop - self.horizon for _, stop in design.segments.values()])
         self._check_history(design, origins)
         values = self.forecast_scaled(design, origins)
         return self._to_frame(design, origins, values)
+
+    def design(self, frame: pd.DataFrame) -> Design:
+        """Feature arrays of a long frame (unique_id, ds, y, covariates) for this model."""
+        self._check_fitted()
+        return build_design(self._transformed(frame), self.spec_, self.scalers_)
 
     def forecast_scaled(self, design: Design, origins: np.ndarray) -> np.ndarray:
         """Forecasts (len(origins), horizon) in original units at rows `origins` of `design`."""
@@ -200,8 +212,8 @@ class LSTMForecaster:
             net.train(was_training)
         scaled = np.concatenate(out) if out else np.zeros((0, self.horizon))
         ids = np.repeat(design.ids[origins], self.horizon)
-        return self.scalers_.target.inverse_transform(scaled.reshape(-1), ids).reshape(
-            len(origins), self.horizon)
+        values = self.scalers_.target.inverse_transform(scaled.reshape(-1), ids)
+        return self._inverse_transformed(values).reshape(len(origins), self.horizon)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Save to a folder (safetensors weights + JSON config); see `lstmkit.io`."""
@@ -280,6 +292,9 @@ class LSTMForecaster:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.target_transform not in TRANSFORMS:
+            raise ConfigError(
+                f"target_transform must be one of {TRANSFORMS}, got {self.target_transform!r}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {tuple(LOSSES)}, got {self.loss!r}")
         if not 0 <= self.validation_fraction < 1:
@@ -482,6 +497,21 @@ class LSTMForecaster:
                 if j + m < H:
                     step[:, j + m, k] = pred
         return out.double().numpy()
+
+    def _transformed(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.target_transform is None:
+            return frame
+        offset = 1.0 if self.target_transform == "log1p" else 0.0
+        out = frame.copy()
+        known = out["y"].notna()
+        out.loc[known, "y"] = LogTransform(offset).transform(out.loc[known, "y"].to_numpy())
+        return out
+
+    def _inverse_transformed(self, values: np.ndarray) -> np.ndarray:
+        if self.target_transform is None:
+            return values
+        offset = 1.0 if self.target_transform == "log1p" else 0.0
+        return LogTransform(offset).inverse_transform(values)
 
     def _is_fitted(self) -> bool:
         return hasattr(self, "network_")
