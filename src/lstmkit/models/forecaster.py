@@ -504,6 +504,13 @@ class LSTMForecaster:
         offset = 1.0 if self.target_transform == "log1p" else 0.0
         out = frame.copy()
         known = out["y"].notna()
+        bad = known & (out["y"] + offset <= 0)
+        if bad.any():
+            row = out[bad].iloc[0]
+            raise DataValidationError(
+                f"target_transform={self.target_transform!r} needs target values > {-offset:g}; "
+                f"series {row['unique_id']!r} has {row['y']:g} at {row['ds']}; use "
+                f"{'log1p for values >= 0' if not offset else 'no transform'} instead")
         out.loc[known, "y"] = LogTransform(offset).transform(out.loc[known, "y"].to_numpy())
         return out
 
