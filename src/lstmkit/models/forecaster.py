@@ -508,7 +508,7 @@ class LSTMForecaster:
         if bad.any():
             row = out[bad].iloc[0]
             raise DataValidationError(
-                f"target_transform={self.target_transform!r} needs target values > {-offset:g}; "
+                f"target_transform={self.target_transform!r} needs target values > {-offset + 0:g}; "
                 f"series {row['unique_id']!r} has {row['y']:g} at {row['ds']}; use "
                 f"{'log1p for values >= 0' if not offset else 'no transform'} instead")
         out.loc[known, "y"] = LogTransform(offset).transform(out.loc[known, "y"].to_numpy())
