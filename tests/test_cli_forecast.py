@@ -86,3 +86,13 @@ def test_bad_input_gives_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     result = runner.invoke(app, ["forecast", "--output", str(tmp_path / "x")])
     assert result.exit_code == 1 and "exactly one of" in result.output
+
+
+def test_baselines_none_runs_the_lstm_alone(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    out = tmp_path / "solo"
+    result = runner.invoke(app, ["backtest", str(data), "--time-col", "when", "--target", "load",
+                                 "--output", str(out), "--baselines", "none", "--epochs", "1",
+                                 "--horizon", "6", "--lookback", "24", "--folds", "2"])
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_csv(out / "metrics.csv")["model"]) == {"lstm"}

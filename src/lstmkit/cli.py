@@ -167,7 +167,7 @@ def _forecast_options(
     data: Path | None, dataset: str | None, config: Path | None, values: dict[str, Any]
 ) -> Any:
     """ForecastConfig from defaults < YAML config < options given on the command line."""
-    from lstmkit.forecast_job import ForecastConfig
+    from lstmkit.forecast_job import ForecastConfig, parse_fourier
 
     given = {k: v for k, v in values.items() if v is not None and v != []}
     if data is not None:
@@ -175,22 +175,10 @@ def _forecast_options(
     if dataset is not None:
         given["dataset"] = dataset
     if "fourier" in given:
-        given["fourier"] = _parse_fourier(given["fourier"])
+        given["fourier"] = parse_fourier(given["fourier"])
     if config is not None:
         return ForecastConfig.from_yaml(config, **given)
     return ForecastConfig.from_dict(given)
-
-
-def _parse_fourier(items: list[str]) -> dict[float, int]:
-    out = {}
-    for item in items:
-        period, _, order = item.partition(":")
-        try:
-            out[float(period)] = int(order or 1)
-        except ValueError as err:
-            raise ConfigError(
-                f"--fourier takes PERIOD:ORDER such as 48:3, got {item!r}") from err
-    return out
 
 
 def _run_forecast_command(cfg: Any, output: Path) -> None:
@@ -235,8 +223,10 @@ def forecast(
     target: str | None = typer.Option(None, help="Column to forecast (default y)."),
     id_col: str | None = typer.Option(None, help="Series id column (long format)."),
     freq: str | None = typer.Option(None, help="Frequency alias when it cannot be inferred."),
-    fill_gaps: str | None = typer.Option(None, help="interpolate, ffill or zero."),
-    impute: str | None = typer.Option(None, help="interpolate, ffill, zero or mean."),
+    fill_gaps: str | None = typer.Option(
+        None, help="ffill or zero (causal); interpolate reads the next value."),
+    impute: str | None = typer.Option(
+        None, help="ffill or zero (causal); interpolate and mean read later values."),
     future: str | None = typer.Option(None, help="CSV of known-future covariates ahead."),
     horizon: int | None = typer.Option(None, help="Steps to forecast (default 1)."),
     lookback: int | None = typer.Option(None, help="Observed steps per window (default 96)."),
@@ -261,7 +251,7 @@ def forecast(
     gap: int | None = typer.Option(None, help="Steps between train and test (default 0)."),
     window: str | None = typer.Option(None, help="expanding or sliding."),
     refit: bool | None = typer.Option(None, "--refit/--no-refit", help="Train per fold."),
-    baselines: str | None = typer.Option(None, help="all, or names separated by commas."),
+    baselines: str | None = typer.Option(None, help="all, none, or names separated by commas."),
     season: int | None = typer.Option(None, help="Season for MASE and seasonal naive."),
 ) -> None:
     """Backtest an LSTM against baselines, write the report, train, save and forecast."""
@@ -277,7 +267,8 @@ def _forecast_main(data: Path | None, dataset: str | None, config: Path | None, 
                "epochs": "max_epochs"}
     values = {renames.get(k, k): v for k, v in values.items()}
     if isinstance(values.get("baselines"), str) and values["baselines"] != "all":
-        values["baselines"] = [b.strip() for b in values["baselines"].split(",") if b.strip()]
+        names = [b.strip() for b in values["baselines"].split(",") if b.strip()]
+        values["baselines"] = "none" if names in ([], ["none"]) else names
     if backtest_only:
         values["backtest_only"] = True
     try:
@@ -305,7 +296,7 @@ def backtest_command(
     fold_length: int | None = typer.Option(None, help="Test steps per fold (default horizon)."),
     step: int | None = typer.Option(None, help="Steps between origins (default horizon)."),
     refit: bool | None = typer.Option(None, "--refit/--no-refit", help="Train per fold."),
-    baselines: str | None = typer.Option(None, help="all, or names separated by commas."),
+    baselines: str | None = typer.Option(None, help="all, none, or names separated by commas."),
     seed: int | None = typer.Option(None, help="Seed (default 0)."),
 ) -> None:
     """Walk-forward backtest only (no final model); every other option via --config."""

@@ -39,7 +39,7 @@ class ForecastConfig:
     id_col: str | None = None
     freq: str | None = None
     fill_gaps: str | None = None
-    impute: str | None = None
+    impute: str | None = None  # ffill/zero are causal; interpolate/mean read later values
     future: str | None = None  # CSV of known-future covariates for the final forecast
     # model
     horizon: int = 1
@@ -102,7 +102,9 @@ class ForecastConfig:
             raise ConfigError(f"unknown config option(s) {unknown}; valid: {sorted(known)}")
         values = dict(values)
         if values.get("fourier"):
-            values["fourier"] = {float(p): int(k) for p, k in dict(values["fourier"]).items()}
+            values["fourier"] = parse_fourier(values["fourier"])
+        if values.get("baselines") in ("none", [], ["none"]):
+            values["baselines"] = []
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -170,7 +172,7 @@ def run_forecast(config: ForecastConfig, output: str | Path,
             f"{config.horizon} steps")
     else:
         forecast = model.predict(future=future)
-        forecast.to_csv(out / "forecast.csv")
+        forecast.to_csv(out / "forecast.csv", index=model.id_col_ is None)
         summary["forecast_path"] = str(out / "forecast.csv")
     return summary
 
@@ -198,6 +200,21 @@ def write_results(result: BacktestResult, series: SeriesFrame, config: ForecastC
             f"horizon {config.horizon}"
     result.report(out / "report.html", title=title, data_summary=summary,
                   config=json.loads(json.dumps(config.to_dict(), default=str)))
+
+
+def parse_fourier(value: Any) -> dict[float, int]:
+    """{period: order} from a mapping or from "PERIOD:ORDER" strings such as "48:3"."""
+    items = value.items() if isinstance(value, dict) else (
+        str(item).partition(":")[::2] for item in value)
+    out = {}
+    for period, order in items:
+        try:
+            out[float(period)] = int(order or 1)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(
+                f"fourier takes PERIOD:ORDER such as 48:3 (or a mapping 48: 3), got "
+                f"{period!r}:{order!r}") from err
+    return out
 
 
 def _future_frame(config: ForecastConfig) -> pd.DataFrame | None:

@@ -85,3 +85,13 @@ def test_directional_accuracy_and_training_statistics_ignore_the_test_fold() -> 
     naive = first.metrics.query(
         "metric == 'directional_accuracy' and model == 'naive' and fold == 0")["value"]
     assert naive.item() == pytest.approx(np.mean(hits))
+
+
+def test_forecast_timestamps_keep_the_time_zone() -> None:
+    df = hourly(400)
+    df["ds"] = df["ds"].dt.tz_localize("Europe/Berlin", nonexistent="shift_forward",
+                                       ambiguous="NaT").dt.tz_convert("UTC")
+    result = backtest(None, df, horizon=6, folds=2, baselines=["naive"])
+    row = result.forecasts.iloc[0]
+    assert row["ds"] == df["ds"].iloc[row["position"]]
+    assert str(result.forecasts["ds"].dt.tz) == "UTC"

@@ -122,3 +122,29 @@ def test_log_target_transform_is_inverted_exactly() -> None:
         small(target_transform="log").fit(df.assign(y=df["y"] - 100))
     with pytest.raises(ConfigError, match="target_transform"):
         small(target_transform="sqrt").fit(df)
+
+
+def test_time_zone_survives_save_load_and_future_parsing(tmp_path) -> None:
+    df = seasonal_ar(400)
+    df["ds"] = df["ds"].dt.tz_localize("America/New_York")
+    model = small(max_epochs=1, future_covariates=["flag"]).fit(df)
+    ahead = pd.DataFrame({"ds": pd.date_range(df["ds"].iloc[-1], periods=7, freq="h")[1:],
+                          "flag": 1})
+    as_text = ahead.assign(ds=ahead["ds"].astype(str))  # "...-05:00" strings from a CSV
+    out = model.predict(future=as_text)
+    assert str(out.index.tz) == "America/New_York"
+    model.save(tmp_path / "m")
+    pd.testing.assert_frame_equal(LSTMForecaster.load(tmp_path / "m").predict(future=ahead), out)
+    doubled = pd.concat([ahead, ahead.iloc[:1]])
+    with pytest.raises(DataValidationError, match="sharing a timestamp"):
+        model.predict(future=doubled)
+
+
+def test_origins_outside_their_series_are_refused() -> None:
+    long = pd.concat([seasonal_ar(300).assign(uid="a"), seasonal_ar(300).assign(uid="b")])
+    model = small(max_epochs=1).fit(long, id_col="uid")
+    design = model.design(model._load(long, "y", "ds", "uid", None, fitting=False).frame)
+    with pytest.raises(DataValidationError, match="needs 48 rows before it"):
+        model.forecast_scaled(design, np.array([302]))  # 2 rows into series b
+    with pytest.raises(DataValidationError, match="rows 0..599"):
+        model.forecast_scaled(design, np.array([-1]))

@@ -97,6 +97,9 @@ def backtest(
     """
     say = on_progress or (lambda message: None)
     series = _load(model, data, target, time_col, id_col, freq)
+    if model is not None and horizon is not None and horizon != model.horizon:
+        raise ConfigError(f"horizon={horizon} differs from the model's {model.horizon}; "
+                          "leave horizon out when a model is given")
     horizon = model.horizon if model is not None else horizon
     if horizon is None:
         raise ConfigError("horizon is needed when no model is given")
@@ -105,7 +108,8 @@ def backtest(
     seasonalities = tuple(seasonalities) if seasonalities is not None else lags
     max_train = baseline_max_train or (12 * max(seasonalities) if seasonalities else None)
     per_series = {uid: series.series(uid) for uid in series.ids}
-    min_train = (model.lookback + model._lags_needed() + horizon) if model is not None else 1
+    min_train = (model.lookback + model.lags_needed(series.freq) + horizon
+                 if model is not None else 1)
     splits = {
         uid: walk_forward(len(frame), horizon=horizon, folds=folds, fold_length=fold_length,
                           step=step, gap=gap, window=window, train_size=train_size,
@@ -140,21 +144,21 @@ def backtest(
                                       season=season, names=metrics))
     metric_frame = (pd.concat(scored).groupby(["model", "fold", "metric"], sort=False)["value"]
                     .mean().reset_index())
-    times = {uid: frame["ds"].to_numpy() for uid, frame in per_series.items()}
-    forecasts["ds"] = _times_at(forecasts, times)
+    forecasts["ds"] = _times_at(forecasts, {u: f["ds"] for u, f in per_series.items()})
     settings = {"folds": folds, "fold_length": fold_length or horizon, "step": step or horizon,
                 "gap": gap, "window": window, "refit": refit, "season": season,
                 "seasonalities": list(seasonalities), "baseline_max_train": max_train}
     return BacktestResult(forecasts, metric_frame, splits, history, seconds, season, settings)
 
 
-def _times_at(forecasts: pd.DataFrame, times: dict[str, np.ndarray]) -> np.ndarray:
-    """Timestamp of every forecast row (vectorised per series)."""
-    out = np.empty(len(forecasts), dtype="datetime64[ns]")
+def _times_at(forecasts: pd.DataFrame, times: dict[str, pd.Series]) -> pd.Series:
+    """Timestamp of every forecast row (vectorised per series; time zones kept)."""
+    parts = []
     for uid, stamps in times.items():
-        rows = (forecasts["unique_id"] == uid).to_numpy()
-        out[rows] = stamps[forecasts["position"].to_numpy()[rows]]
-    return out
+        rows = forecasts.index[(forecasts["unique_id"] == uid).to_numpy()]
+        picked = stamps.iloc[forecasts.loc[rows, "position"].to_numpy()]
+        parts.append(pd.Series(picked.to_numpy(), index=rows))
+    return pd.concat(parts).reindex(forecasts.index)
 
 
 def _load(model: LSTMForecaster | None, data: Any, target: str, time_col: str,

@@ -6,7 +6,8 @@
     future = model.predict()          # horizon rows after the data, original units
 
 Strategies: "direct" (one vector of `horizon` values per origin), "seq2seq" (a decoder
-cell unrolled over the horizon) and "recursive" (a one-step model fed its own forecasts).
+cell unrolled over the horizon, see `ForecastNet`) and "recursive" (a one-step model fed
+its own forecasts).
 Every strategy sees the target at its seasonal lags (e.g. the same half-hour yesterday and
 last week) and the known-future covariates of the steps it predicts. Scalers are fitted on
 the rows given to `fit` only. Training runs on the shared `Trainer`.
@@ -186,13 +187,19 @@ class LSTMForecaster:
         return self._to_frame(design, origins, values)
 
     def design(self, frame: pd.DataFrame) -> Design:
-        """Feature arrays of a long frame (unique_id, ds, y, covariates) for this model."""
+        """Feature arrays of a long frame (unique_id, ds, y, covariates) for this model,
+        sorted by unique_id then ds."""
         self._check_fitted()
+        keys = frame[["unique_id", "ds"]]
+        if not keys.equals(keys.sort_values(["unique_id", "ds"], kind="stable")):
+            raise DataValidationError("design needs rows sorted by unique_id then ds")
         return build_design(self._transformed(frame), self.spec_, self.scalers_)
 
     def forecast_scaled(self, design: Design, origins: np.ndarray) -> np.ndarray:
         """Forecasts (len(origins), horizon) in original units at rows `origins` of `design`."""
         self._check_fitted()
+        origins = np.asarray(origins, dtype=np.int64)
+        self._check_origins(design, origins)
         net = self.network_
         was_training = net.training
         net.eval()
@@ -249,7 +256,9 @@ class LSTMForecaster:
 
     def get_extra(self) -> dict[str, Any]:
         context = self.context_.copy()
-        context["ds"] = context["ds"].astype("int64")
+        zone = context["ds"].dt.tz
+        context["ds"] = (context["ds"].dt.tz_convert("UTC").dt.tz_localize(None) if zone
+                         else context["ds"]).astype("int64")
         return {
             "spec": self.spec_.to_dict(),
             "scalers": _jsonable(self.scalers_.state()),
@@ -257,6 +266,7 @@ class LSTMForecaster:
             "time_col": self.time_col_,
             "id_col": self.id_col_,
             "context": context.to_dict(orient="list"),
+            "time_zone": None if zone is None else str(zone),
             "history": self.history_.to_dict(),
         }
 
@@ -267,6 +277,8 @@ class LSTMForecaster:
         self.id_col_ = extra["id_col"]
         context = pd.DataFrame(extra["context"])
         context["ds"] = pd.to_datetime(context["ds"].astype("int64"))
+        if extra.get("time_zone"):
+            context["ds"] = context["ds"].dt.tz_localize("UTC").dt.tz_convert(extra["time_zone"])
         context["unique_id"] = context["unique_id"].astype(str)
         self.context_ = context
         self.history_ = TrainingHistory.from_dict(extra["history"])
@@ -313,19 +325,22 @@ class LSTMForecaster:
         if isinstance(data, SeriesFrame):
             return data
         covariates = list(self.past_covariates) + list(self.future_covariates)
-        need = self.lookback + self._lags_needed() + (self.horizon if fitting else 0)
+        need = self.lookback + self.lags_needed(freq) + (self.horizon if fitting else 0)
         return load_series(
             data, time_col=time_col, target=target, id_col=id_col, covariates=covariates,
             freq=freq, min_length=need,
             min_length_reason=f"lookback {self.lookback} + largest seasonal lag "
-                              f"{self._lags_needed()}" + (f" + horizon {self.horizon}"
-                                                          if fitting else ""),
+                              f"{self.lags_needed(freq)}" + (f" + horizon {self.horizon}"
+                                                             if fitting else ""),
         )
 
-    def _lags_needed(self) -> int:
+    def lags_needed(self, freq: str | None) -> int:
+        """Largest seasonal lag used at frequency `freq` (0 when unknown yet)."""
         if isinstance(self.seasonal_lags, str):
-            return 0
-        return max(self.seasonal_lags, default=0)
+            lags = default_seasonal_lags(freq) if freq else ()
+        else:
+            lags = tuple(self.seasonal_lags)
+        return max((m for m in lags if m >= self._net_horizon), default=0)
 
     def _spec(self, series: SeriesFrame) -> DesignSpec:
         if self.seasonal_lags == "auto":
@@ -439,12 +454,17 @@ class LSTMForecaster:
             raise DataValidationError(
                 f"future is missing column(s) {missing}; it needs {keys + needed}")
         given = future[keys + needed].rename(columns={self.time_col_: "ds"})
-        given["ds"] = pd.to_datetime(given["ds"])
+        given["ds"] = _as_times_like(given["ds"], ahead["ds"])
         if self.id_col_:
             given = given.rename(columns={self.id_col_: "unique_id"})
             given["unique_id"] = given["unique_id"].astype(str)
         else:
             given["unique_id"] = ahead["unique_id"].iloc[0]
+        doubled = given[given.duplicated(["unique_id", "ds"], keep=False)]
+        if not doubled.empty:
+            raise DataValidationError(
+                f"future has {len(doubled)} rows sharing a timestamp, first "
+                f"{doubled['ds'].iloc[0]}; give one row per step (and series)")
         merged = ahead.merge(given, on=["unique_id", "ds"], how="left")
         gaps = merged[merged[needed].isna().any(axis=1)]
         if not gaps.empty:
@@ -453,6 +473,26 @@ class LSTMForecaster:
                 f"{gaps['ds'].iloc[0]} of series {gaps['unique_id'].iloc[0]!r}; give every "
                 f"step from {ahead['ds'].min()} for {self.horizon} steps")
         return merged
+
+    def _check_origins(self, design: Design, origins: np.ndarray) -> None:
+        """Every origin has its lookback and lags inside its own series, and room for the
+        horizon (rows that exist, known or not)."""
+        if len(origins) == 0:
+            return
+        starts = np.empty(len(design.ids), dtype=np.int64)
+        stops = np.empty(len(design.ids), dtype=np.int64)
+        for start, stop in design.segments.values():
+            starts[start:stop], stops[start:stop] = start, stop
+        if origins.min() < 0 or origins.max() >= len(design.ids):
+            raise DataValidationError(
+                f"origins must be rows 0..{len(design.ids) - 1} of the design")
+        need = self.lookback + self.spec_.max_lag
+        bad = (origins - starts[origins] < need) | (origins + self.horizon > stops[origins])
+        if bad.any():
+            o = int(origins[bad][0])
+            raise DataValidationError(
+                f"origin row {o} of series {design.ids[o]!r} needs {need} rows before it "
+                f"(lookback + seasonal lag) and {self.horizon} rows from it within its series")
 
     def _check_history(self, design: Design, origins: np.ndarray) -> None:
         need = self.lookback + self.spec_.max_lag
@@ -508,7 +548,8 @@ class LSTMForecaster:
         if bad.any():
             row = out[bad].iloc[0]
             raise DataValidationError(
-                f"target_transform={self.target_transform!r} needs target values > {-offset + 0:g}; "
+                f"target_transform={self.target_transform!r} needs target values > "
+                f"{-offset + 0:g}; "
                 f"series {row['unique_id']!r} has {row['y']:g} at {row['ds']}; use "
                 f"{'log1p for values >= 0' if not offset else 'no transform'} instead")
         out.loc[known, "y"] = LogTransform(offset).transform(out.loc[known, "y"].to_numpy())
@@ -526,6 +567,22 @@ class LSTMForecaster:
     def _check_fitted(self) -> None:
         if not self._is_fitted():
             raise LstmkitError("this LSTMForecaster is not fitted yet; call fit(data) first")
+
+
+def _as_times_like(values: pd.Series, like: pd.Series) -> pd.Series:
+    """Parse user timestamps into the time zone (or zone-naive form) of `like`."""
+    zone = like.dt.tz
+    try:
+        parsed = pd.to_datetime(values, utc=zone is not None)
+    except (ValueError, TypeError) as err:
+        raise DataValidationError(f"future has unparseable timestamps: {err}") from err
+    if zone is not None:
+        return parsed.dt.tz_convert(zone)
+    if parsed.dt.tz is not None:
+        raise DataValidationError(
+            "future has time-zone aware timestamps but the model's data had none; drop the "
+            "offsets or train on aware timestamps")
+    return parsed
 
 
 def _filled(design: Design) -> np.ndarray:

@@ -8,8 +8,9 @@ calendar). Output (B, horizon).
   states when `attention` is set), the step features and a learned embedding of the step
   number go through one MLP shared by all steps, plus a linear skip from the step features
   (so seasonal-naive-like forecasts are one weight away).
-- "seq2seq": `Seq2Seq` decodes step by step, fed its own previous prediction and the step
-  features, with optional attention; the same linear skip is added.
+- "seq2seq": `Seq2Seq` decodes step by step, fed its previous decoder output (the first
+  step gets the last observed target) and the step features, with optional attention; the
+  same linear skip of the step features is added to every step's output.
 """
 
 from __future__ import annotations
