@@ -148,3 +148,30 @@ def test_origins_outside_their_series_are_refused() -> None:
         model.forecast_scaled(design, np.array([302]))  # 2 rows into series b
     with pytest.raises(DataValidationError, match="rows 0..599"):
         model.forecast_scaled(design, np.array([-1]))
+
+
+@pytest.mark.parametrize("likelihood", ["quantile", "gaussian"])
+def test_probabilistic_heads_give_calibrated_monotone_quantiles(likelihood: str, tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    n = 1500
+    t = np.arange(n)
+    df = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=n, freq="h"),
+                       "y": 10 + 2 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 0.5, n)})
+    model = small(likelihood=likelihood, max_epochs=6).fit(df.iloc[:-300])
+    design = model.design(model._load(df, "y", "ds", None, None, fitting=False).frame)
+    origins = np.arange(n - 300, n - 6, 6)
+    bands = model.forecast_quantiles(design, origins)  # (origins, 6, 3): 0.1, 0.5, 0.9
+    assert bands.shape == (len(origins), 6, 3)
+    assert (np.diff(bands, axis=-1) >= 0).all()
+    actual = np.stack([df["y"].to_numpy()[o:o + 6] for o in origins])
+    inside = ((actual >= bands[..., 0]) & (actual <= bands[..., 2])).mean()
+    assert 0.65 < inside < 0.95  # nominal 80 %
+    np.testing.assert_allclose(model.forecast_scaled(design, origins), bands[..., 1])
+    out = model.predict()
+    assert list(out.columns) == ["y", "y_q0.1", "y_q0.5", "y_q0.9"]
+    model.save(tmp_path / "m")
+    pd.testing.assert_frame_equal(LSTMForecaster.load(tmp_path / "m").predict(), out)
+    with pytest.raises(ConfigError, match="strategy='direct'"):
+        small(likelihood=likelihood, strategy="recursive").fit(df)
+    with pytest.raises(ConfigError, match="median"):
+        small(likelihood="quantile", quantiles=[0.1, 0.9]).fit(df)

@@ -43,6 +43,13 @@ from lstmkit.models.forecast_design import (
     fit_scalers,
     step_size,
 )
+from lstmkit.nn.distribution import (
+    GaussianNLLLoss,
+    PinballLoss,
+    check_quantiles,
+    gaussian_parameters,
+    head_width,
+)
 from lstmkit.nn.forecast_net import ForecastNet
 from lstmkit.training import Trainer, TrainingHistory
 
@@ -71,7 +78,11 @@ class LSTMForecaster:
         scaler: "standard", "minmax", "robust" or "none", per series, fitted in `fit`.
         target_transform: None, "log" or "log1p": applied to the target before scaling and
             inverted exactly on the forecasts (for positive series with growing variance).
-        loss: "mae", "mse" or "huber".
+        loss: "mae", "mse" or "huber" (point forecasts).
+        likelihood: None (point forecasts), "quantile" (pinball loss over `quantiles`,
+            monotone) or "gaussian" (negative log-likelihood); direct strategy only. `predict`
+            then adds one column per quantile level.
+        quantiles: levels of the quantile forecasts (must include 0.5, the point forecast).
         validation_fraction: last part of every series' training windows held out for early
             stopping and restoring the best weights (0 disables).
         train_stride: use every n-th training window (neighbouring windows overlap heavily).
@@ -95,6 +106,8 @@ class LSTMForecaster:
         scaler: str = "standard",
         target_transform: str | None = None,
         loss: str = "mae",
+        likelihood: str | None = None,
+        quantiles: Sequence[float] = (0.1, 0.5, 0.9),
         max_epochs: int = 20,
         batch_size: int = 256,
         lr: float = 3e-3,
@@ -124,6 +137,8 @@ class LSTMForecaster:
         self.scaler = scaler
         self.target_transform = target_transform
         self.loss = loss
+        self.likelihood = likelihood
+        self.quantiles = quantiles
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -152,7 +167,7 @@ class LSTMForecaster:
         train, val = self._training_origins(design, spec)
         network = self._network(spec, series.frame)
         trainer = self._trainer(val is not None)
-        loss = LOSSES[self.loss]()
+        loss = self._loss()
         history = trainer.fit(
             network,
             self._windows(design, train),
@@ -160,6 +175,7 @@ class LSTMForecaster:
             loss,
         )
         self.spec_, self.scalers_, self.network_, self.history_ = spec, scalers, network, history
+        self.quantiles_ = check_quantiles(self.quantiles)
         self.target_, self.time_col_, self.id_col_ = series.target, series.time_col, series.id_col
         self.context_ = self._context(series.frame, spec)
         return self
@@ -184,7 +200,12 @@ class LSTMForecaster:
         origins = np.array([stop - self.horizon for _, stop in design.segments.values()])
         self._check_history(design, origins)
         values = self.forecast_scaled(design, origins)
-        return self._to_frame(design, origins, values)
+        out = self._to_frame(design, origins, values)
+        if self.likelihood is not None:
+            bands = self.forecast_quantiles(design, origins)
+            for k, q in enumerate(self.quantiles_):
+                out[f"{self.target_}_q{q:g}"] = bands[..., k].reshape(-1)
+        return out
 
     def design(self, frame: pd.DataFrame) -> Design:
         """Feature arrays of a long frame (unique_id, ds, y, covariates) for this model,
@@ -196,7 +217,32 @@ class LSTMForecaster:
         return build_design(self._transformed(frame), self.spec_, self.scalers_)
 
     def forecast_scaled(self, design: Design, origins: np.ndarray) -> np.ndarray:
-        """Forecasts (len(origins), horizon) in original units at rows `origins` of `design`."""
+        """Point forecasts (len(origins), horizon) in original units at rows `origins` of
+        `design` (the median or mean of a probabilistic model)."""
+        raw = self._network_outputs(design, origins)
+        if self.likelihood == "quantile":
+            raw = raw[..., list(self.quantiles_).index(0.5)]
+        elif self.likelihood == "gaussian":
+            raw = raw[..., 0]
+        return self._to_original(raw, design.ids[origins])
+
+    def forecast_quantiles(self, design: Design, origins: np.ndarray) -> np.ndarray:
+        """Quantile forecasts (len(origins), horizon, len(quantiles)) in original units, at
+        the levels `quantiles` (from the Gaussian for likelihood="gaussian")."""
+        if self.likelihood is None:
+            raise ConfigError("quantile forecasts need likelihood='quantile' or 'gaussian'")
+        raw = self._network_outputs(design, origins)
+        if self.likelihood == "gaussian":
+            mean, std = gaussian_parameters(torch.from_numpy(raw))
+            z = torch.distributions.Normal(0.0, 1.0).icdf(
+                torch.tensor(self.quantiles_, dtype=torch.float64))
+            raw = (mean[..., None] + std[..., None] * z).numpy()
+        ids = np.repeat(design.ids[origins], raw.shape[-1]).reshape(len(origins), -1)
+        return np.stack([self._to_original(raw[..., k], ids[:, k])
+                         for k in range(raw.shape[-1])], axis=-1)
+
+    def _network_outputs(self, design: Design, origins: np.ndarray) -> np.ndarray:
+        """Raw network outputs at `origins`, scaled space: (n, horizon[, width])."""
         self._check_fitted()
         origins = np.asarray(origins, dtype=np.int64)
         self._check_origins(design, origins)
@@ -217,10 +263,14 @@ class LSTMForecaster:
                         out.append(net(enc, step).double().numpy())
         finally:
             net.train(was_training)
-        scaled = np.concatenate(out) if out else np.zeros((0, self.horizon))
-        ids = np.repeat(design.ids[origins], self.horizon)
-        values = self.scalers_.target.inverse_transform(scaled.reshape(-1), ids)
-        return self._inverse_transformed(values).reshape(len(origins), self.horizon)
+        return np.concatenate(out) if out else np.zeros((0, self.horizon))
+
+    def _to_original(self, scaled: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """(n, horizon) scaled values of the series `ids` (n,) -> original units."""
+        n = len(scaled)
+        values = self.scalers_.target.inverse_transform(
+            scaled.reshape(-1), np.repeat(ids, self.horizon))
+        return self._inverse_transformed(values).reshape(n, self.horizon)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Save to a folder (safetensors weights + JSON config); see `lstmkit.io`."""
@@ -240,7 +290,8 @@ class LSTMForecaster:
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (JSON-able)."""
         config = {k: v for k, v in vars(self).items() if not k.endswith("_")}
-        for key in ("seasonal_lags", "past_covariates", "future_covariates", "calendar"):
+        for key in ("seasonal_lags", "past_covariates", "future_covariates", "calendar",
+                    "quantiles"):
             if isinstance(config[key], tuple | list):
                 config[key] = list(config[key])
         if config["fourier"] is not None:
@@ -282,6 +333,7 @@ class LSTMForecaster:
         context["unique_id"] = context["unique_id"].astype(str)
         self.context_ = context
         self.history_ = TrainingHistory.from_dict(extra["history"])
+        self.quantiles_ = check_quantiles(self.quantiles)
         self.network_ = self._network(self.spec_, context)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -317,6 +369,11 @@ class LSTMForecaster:
             raise ConfigError(
                 f"covariate(s) {sorted(both)} declared both past-only and known-future; choose "
                 "one: past-only if its future values are unknown at forecast time")
+        if self.likelihood is not None:
+            head_width(self.likelihood, self.quantiles)
+            check_quantiles(self.quantiles)
+            if self.strategy != "direct":
+                raise ConfigError("likelihood='quantile' or 'gaussian' needs strategy='direct'")
         if self.strategy == "recursive" and self.attention is not None:
             raise ConfigError("attention is available for the direct and seq2seq strategies")
 
@@ -403,8 +460,16 @@ class LSTMForecaster:
             encoder_size(spec, n_known), step_size(spec, n_known), self._net_horizon,
             self.hidden_size, self.num_layers, cell=self.cell, dropout=self.dropout,
             strategy="seq2seq" if self.strategy == "seq2seq" else "direct",
-            attention=self.attention,
+            attention=self.attention, likelihood=self.likelihood,
+            quantiles=check_quantiles(self.quantiles) if self.likelihood else (),
         )
+
+    def _loss(self) -> nn.Module:
+        if self.likelihood == "quantile":
+            return PinballLoss(self.quantiles)
+        if self.likelihood == "gaussian":
+            return GaussianNLLLoss()
+        return LOSSES[self.loss]()
 
     def _trainer(self, has_val: bool) -> Trainer:
         return Trainer(

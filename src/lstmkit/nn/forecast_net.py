@@ -8,6 +8,8 @@ calendar). Output (B, horizon).
   states when `attention` is set), the step features and a learned embedding of the step
   number go through one MLP shared by all steps, plus a linear skip from the step features
   (so seasonal-naive-like forecasts are one weight away).
+- likelihood "quantile" / "gaussian" (direct only): the MLP emits Q quantiles (made
+  monotone) or a mean and a scale per step; the skip shifts the location.
 - "seq2seq": `Seq2Seq` decodes step by step, fed its previous decoder output (the first
   step gets the last observed target) and the step features, with optional attention; the
   same linear skip of the step features is added to every step's output.
@@ -23,6 +25,7 @@ from torch import Tensor, nn
 from lstmkit.errors import ConfigError
 from lstmkit.nn._checks import check_positive_int, check_probability
 from lstmkit.nn.attention import AdditiveAttention, DotProductAttention
+from lstmkit.nn.distribution import head_width, monotone_quantiles
 from lstmkit.nn.recurrent import Recurrent
 from lstmkit.nn.seq2seq import Seq2Seq
 
@@ -46,6 +49,8 @@ class ForecastNet(nn.Module):
         attention: Literal["additive", "dot"] | None = None,
         mlp_size: int = 128,
         step_embedding: int = 8,
+        likelihood: Literal["quantile", "gaussian"] | None = None,
+        quantiles: tuple[float, ...] = (),
     ) -> None:
         super().__init__()
         if strategy not in STRATEGIES:
@@ -56,6 +61,10 @@ class ForecastNet(nn.Module):
         self.strategy = strategy
         check_probability(dropout, "dropout")
         H = check_positive_int(hidden_size, "hidden_size")
+        self.likelihood = likelihood
+        self.width = head_width(likelihood, quantiles)
+        if likelihood is not None and strategy != "direct":
+            raise ConfigError("probabilistic heads (likelihood=...) need strategy='direct'")
         self.skip = nn.Linear(step_size, 1) if step_size > 0 else None
         if strategy == "seq2seq":
             self.seq2seq = Seq2Seq(
@@ -76,19 +85,25 @@ class ForecastNet(nn.Module):
             nn.Linear(H + context + step_size + step_embedding, mlp_size),
             nn.ReLU(),
             nn.Dropout(dropout),
-            nn.Linear(mlp_size, 1),
+            nn.Linear(mlp_size, self.width),
         )
 
     def forward(self, x_enc: Tensor, x_step: Tensor) -> Tensor:
-        """(B, lookback, encoder_size), (B, horizon, step_size) -> (B, horizon)."""
+        """(B, lookback, encoder_size), (B, horizon, step_size) -> (B, horizon) point
+        forecasts, or (B, horizon, Q) monotone quantiles, or (B, horizon, 2) Gaussian raw
+        (mean, pre-softplus scale)."""
         if self.strategy == "seq2seq":
             future = x_step if x_step.shape[-1] > 0 else None
-            out = self.seq2seq(x_enc, self.horizon, future_inputs=future).squeeze(-1)
+            out = self.seq2seq(x_enc, self.horizon, future_inputs=future)
         else:
-            out = self._direct(x_enc, x_step)
-        if self.skip is not None:
-            out = out + self.skip(x_step).squeeze(-1)
-        return out
+            out = self._direct(x_enc, x_step)  # (B, H, width)
+        shift = self.skip(x_step) if self.skip is not None else 0.0  # (B, H, 1)
+        if self.likelihood == "gaussian":
+            return torch.cat([out[..., :1] + shift, out[..., 1:]], dim=-1)
+        out = out + shift
+        if self.likelihood == "quantile":
+            return monotone_quantiles(out)
+        return out.squeeze(-1)
 
     def _direct(self, x_enc: Tensor, x_step: Tensor) -> Tensor:
         states, (h_n, _) = self.encoder(x_enc)
@@ -102,4 +117,4 @@ class ForecastNet(nn.Module):
             x_step,
             self.step_embedding.weight[None].expand(batch, -1, -1),
         ]
-        return self.mlp(torch.cat(parts, dim=-1)).squeeze(-1)
+        return self.mlp(torch.cat(parts, dim=-1))
