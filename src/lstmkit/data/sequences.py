@@ -271,8 +271,8 @@ def frames_from_long(
         if duplicated.any():
             row = frame.index[duplicated][0]
             raise DataValidationError(
-                f"row {row}: {id_col}={frame.at[row, id_col]!r} has {frame_col}="
-                f"{frame.at[row, frame_col]!r} twice; each frame of a sequence must be unique"
+                f"row {row}: {id_col}={_py(frame.at[row, id_col])!r} has {frame_col}="
+                f"{_py(frame.at[row, frame_col])!r} twice; each frame of a sequence must be unique"
             )
     groups = frame.groupby(id_col, sort=False)
     values = frame[feature_cols].to_numpy(dtype=np.float64)
@@ -281,12 +281,13 @@ def frames_from_long(
     labels = [] if label_col is not None else None
     for key in first_seen:
         rows = positions[key]
+        shown = _py(key)
         seq = values[rows]
         bad = ~np.isfinite(seq)
         if bad.any():
             step, feature = np.argwhere(bad)[0]
             raise DataValidationError(
-                f"sequence {len(sequences)} ({id_col}={key!r}) has {seq[step, feature]} in "
+                f"sequence {len(sequences)} ({id_col}={shown!r}) has {seq[step, feature]} in "
                 f"{feature_cols[feature]!r} at frame {step}; impute or drop missing values"
             )
         sequences.append(seq)
@@ -294,8 +295,12 @@ def frames_from_long(
             seen = pd.unique(frame[label_col].to_numpy()[rows])
             if len(seen) != 1:
                 raise DataValidationError(
-                    f"{id_col}={key!r} has {len(seen)} different {label_col!r} values "
+                    f"{id_col}={shown!r} has {len(seen)} different {label_col!r} values "
                     f"{list(seen)[:5]}; every sequence needs exactly one label"
                 )
-            labels.append(seen[0])
+            labels.append(_py(seen[0]))
     return sequences, np.asarray(first_seen), (None if labels is None else np.asarray(labels))
+
+
+def _py(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
