@@ -95,3 +95,17 @@ def test_forecast_timestamps_keep_the_time_zone() -> None:
     row = result.forecasts.iloc[0]
     assert row["ds"] == df["ds"].iloc[row["position"]]
     assert str(result.forecasts["ds"].dt.tz) == "UTC"
+
+
+def test_quantile_forecasts_are_scored_for_coverage_and_pinball() -> None:
+    result = backtest(model(likelihood="quantile", max_epochs=2), hourly(), folds=2,
+                      fold_length=24, baselines=["naive"])
+    lstm = result.forecasts[result.forecasts["model"] == "lstm"]
+    assert {"q0.1", "q0.5", "q0.9"} <= set(lstm.columns)
+    np.testing.assert_allclose(lstm["q0.5"], lstm["forecast"])
+    m = result.metrics
+    cover = m[(m.metric == "coverage_80") & (m.model == "lstm")]["value"]
+    assert len(cover) == 2 and cover.between(0, 1).all()
+    inside = ((lstm["actual"] >= lstm["q0.1"]) & (lstm["actual"] <= lstm["q0.9"]))
+    assert cover.mean() == pytest.approx(inside.groupby(lstm["fold"]).mean().mean())
+    assert set(m[m.metric == "pinball"]["model"]) == {"lstm"}

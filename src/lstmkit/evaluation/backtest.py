@@ -142,6 +142,9 @@ def backtest(
         rows = forecasts[forecasts["unique_id"] == uid]
         scored.append(score_forecasts(rows, frame["y"].to_numpy(float), splits[uid],
                                       season=season, names=metrics))
+        quantiles = score_quantiles(rows)
+        if not quantiles.empty:
+            scored.append(quantiles)
     metric_frame = (pd.concat(scored).groupby(["model", "fold", "metric"], sort=False)["value"]
                     .mean().reset_index())
     forecasts["ds"] = _times_at(forecasts, {u: f["ds"] for u, f in per_series.items()})
@@ -149,6 +152,33 @@ def backtest(
                 "gap": gap, "window": window, "refit": refit, "season": season,
                 "seasonalities": list(seasonalities), "baseline_max_train": max_train}
     return BacktestResult(forecasts, metric_frame, splits, history, seconds, season, settings)
+
+
+def quantile_column(level: float) -> str:
+    """Column of the forecasts frame holding the quantile forecast at `level`."""
+    return f"q{level:g}"
+
+
+def score_quantiles(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Pinball loss (mean over levels), coverage and width of the outermost interval, per
+    model and fold, for the rows that carry quantile columns (model, fold, metric, value)."""
+    columns = sorted((c for c in forecasts.columns if c.startswith("q") and c[1:2].isdigit()),
+                     key=lambda c: float(c[1:]))
+    rows: list[tuple[str, int, str, float]] = []
+    if not columns:
+        return pd.DataFrame(rows, columns=["model", "fold", "metric", "value"])
+    levels = np.array([float(c[1:]) for c in columns])
+    nominal = round(100 * (levels[-1] - levels[0]))
+    for (model, fold), group in forecasts.dropna(subset=columns).groupby(["model", "fold"]):
+        q = group[columns].to_numpy()
+        actual = group["actual"].to_numpy()[:, None]
+        error = actual - q
+        pinball = np.maximum(levels * error, (levels - 1) * error).mean()
+        inside = (actual[:, 0] >= q[:, 0]) & (actual[:, 0] <= q[:, -1])
+        rows += [(model, fold, "pinball", float(pinball)),
+                 (model, fold, f"coverage_{nominal}", float(inside.mean())),
+                 (model, fold, f"width_{nominal}", float((q[:, -1] - q[:, 0]).mean()))]
+    return pd.DataFrame(rows, columns=["model", "fold", "metric", "value"])
 
 
 def _times_at(forecasts: pd.DataFrame, times: dict[str, pd.Series]) -> pd.Series:
@@ -215,5 +245,9 @@ def _backtest_model(model: LSTMForecaster, series: SeriesFrame, splits: dict[str
             "forecast": values.ravel(),
             "actual": frame["y"].to_numpy()[rows.ravel()],
         }))
+        if fitted.likelihood is not None:
+            bands = fitted.forecast_quantiles(design, origins)
+            for j, level in enumerate(fitted.quantiles_):
+                parts[-1][quantile_column(level)] = bands[..., j].ravel()
     seconds = time.perf_counter() - started
     return pd.concat(parts, ignore_index=True), pd.concat(curves, ignore_index=True), seconds
