@@ -242,6 +242,10 @@ def forecast(
     future_cov: list[str] = typer.Option([], help="Known-future covariate (repeatable)."),
     fourier: list[str] = typer.Option([], help="PERIOD:ORDER Fourier terms (repeatable)."),
     loss: str | None = typer.Option(None, help="mae, mse or huber."),
+    likelihood: str | None = typer.Option(
+        None, help="quantile or gaussian: adds prediction intervals."),
+    quantiles: str | None = typer.Option(
+        None, help="Quantile levels, comma-separated (default 0.1,0.5,0.9)."),
     epochs: int | None = typer.Option(None, help="Maximum training epochs (default 20)."),
     batch_size: int | None = typer.Option(None, help="Windows per batch (default 256)."),
     lr: float | None = typer.Option(None, help="Learning rate (default 3e-3)."),
@@ -273,6 +277,12 @@ def _forecast_main(data: Path | None, dataset: str | None, config: Path | None, 
         values["baselines"] = "none" if names in ([], ["none"]) else names
     if backtest_only:
         values["backtest_only"] = True
+    if isinstance(values.get("quantiles"), str):
+        try:
+            values["quantiles"] = [float(q) for q in values["quantiles"].split(",")]
+        except ValueError:
+            _fail(ConfigError(f"--quantiles takes numbers such as 0.1,0.5,0.9, got "
+                              f"{values['quantiles']!r}"))
     try:
         cfg = _forecast_options(data, dataset, config, values)
         _run_forecast_command(cfg, output)

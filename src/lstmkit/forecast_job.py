@@ -58,6 +58,8 @@ class ForecastConfig:
     scaler: str = "standard"
     target_transform: str | None = None
     loss: str = "mae"
+    likelihood: str | None = None  # quantile or gaussian: prediction intervals
+    quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
     max_epochs: int = 20
     batch_size: int = 256
     lr: float = 3e-3
@@ -121,7 +123,8 @@ class ForecastConfig:
             past_covariates=self.past_covariates, future_covariates=self.future_covariates,
             calendar=self.calendar, fourier=self.fourier or None, scaler=self.scaler,
             target_transform=self.target_transform,
-            loss=self.loss, max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
+            loss=self.loss, likelihood=self.likelihood, quantiles=self.quantiles,
+            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
             weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
             train_stride=self.train_stride, seed=self.seed, progress=False,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -81,17 +82,33 @@ def _segmented(frame: pd.DataFrame, by: str | None, y: str) -> tuple[np.ndarray,
     return np.concatenate(xs[:-1]), np.concatenate(ys[:-1])
 
 
+def _interval_band(ax: Any, rows: pd.DataFrame, origin: str | None) -> None:
+    """Shade between the lowest and highest quantile columns of `rows`, if it has any."""
+    levels = sorted((c for c in rows.columns if c.startswith("q") and c[1:2].isdigit()),
+                    key=lambda c: float(c[1:]))
+    if len(levels) < 2 or rows[levels].isna().all().all():
+        return
+    low, high = levels[0], levels[-1]
+    x, lo = _segmented(rows, origin, low)
+    _, hi = _segmented(rows, origin, high)
+    share = round(100 * (float(high[1:]) - float(low[1:])))
+    ax.fill_between(x, lo, hi, color=PRIMARY_COLOR, alpha=0.15, linewidth=0,
+                    label=f"{share}% interval")
+
+
 @matplotlib.rc_context(_RC)
 def forecast_chart(
     frame: pd.DataFrame, models: Sequence[str], primary: str | None, title: str, prefix: str
 ) -> str:
     """Actual values and the forecasts of `models` over one fold (one series).
 
-    `frame` holds the forecasts columns (ds, model, actual, forecast, optionally origin);
-    each forecast origin is drawn as its own segment so separate origins are never joined.
+    `frame` holds the forecasts columns (ds, model, actual, forecast, optionally origin and
+    quantile columns q<level>); each forecast origin is drawn as its own segment so separate
+    origins are never joined. The primary model's outermost quantiles are shaded.
     """
     fig, ax = _new_figure(9.0, 3.2)
     origin = "origin" if "origin" in frame.columns else None
+    _interval_band(ax, frame[frame["model"] == primary], origin)
     x, y = _segmented(frame.drop_duplicates(["ds"]), None, "actual")
     ax.plot(x, y, color=ACTUAL_COLOR, linewidth=1.4, label="actual")
     others = iter(OTHER_COLORS)
