@@ -1,0 +1,1 @@
+"""Typer sub-applications of the `lstmkit` command line, one module per job."""
