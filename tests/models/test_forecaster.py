@@ -37,7 +37,7 @@ def test_beats_seasonal_naive_on_learnable_signal(strategy: str) -> None:
     model = small(strategy=strategy).fit(train)
     design = model.design(model._load(test, "y", "ds", None, None, fitting=False).frame)
     origins = np.arange(len(df) - 200, len(df) - 6, 6)
-    forecast = model.forecast_scaled(design, origins)
+    forecast = model.forecast_at(design, origins)
     y = df["y"].to_numpy()
     actual = np.stack([y[o:o + 6] for o in origins])
     snaive = np.stack([y[o - 24:o - 18] for o in origins])
@@ -54,8 +54,8 @@ def test_forecast_never_reads_after_its_origin(strategy: str) -> None:
     changed.loc[450:, "y"] *= 5
     changed.loc[450:, "temp"] += 9
     load = lambda d: model._load(d, "y", "ds", None, None, fitting=False).frame  # noqa: E731
-    a = model.forecast_scaled(model.design(load(df)), np.array([450]))
-    b = model.forecast_scaled(model.design(load(changed)), np.array([450]))
+    a = model.forecast_at(model.design(load(df)), np.array([450]))
+    b = model.forecast_at(model.design(load(changed)), np.array([450]))
     np.testing.assert_array_equal(a, b)
 
 
@@ -145,9 +145,9 @@ def test_origins_outside_their_series_are_refused() -> None:
     model = small(max_epochs=1).fit(long, id_col="uid")
     design = model.design(model._load(long, "y", "ds", "uid", None, fitting=False).frame)
     with pytest.raises(DataValidationError, match="needs 48 rows before it"):
-        model.forecast_scaled(design, np.array([302]))  # 2 rows into series b
+        model.forecast_at(design, np.array([302]))  # 2 rows into series b
     with pytest.raises(DataValidationError, match="rows 0..599"):
-        model.forecast_scaled(design, np.array([-1]))
+        model.forecast_at(design, np.array([-1]))
 
 
 @pytest.mark.parametrize("likelihood", ["quantile", "gaussian"])
@@ -166,7 +166,7 @@ def test_probabilistic_heads_give_calibrated_monotone_quantiles(likelihood: str,
     actual = np.stack([df["y"].to_numpy()[o:o + 6] for o in origins])
     inside = ((actual >= bands[..., 0]) & (actual <= bands[..., 2])).mean()
     assert 0.65 < inside < 0.95  # nominal 80 %
-    np.testing.assert_allclose(model.forecast_scaled(design, origins), bands[..., 1])
+    np.testing.assert_allclose(model.forecast_at(design, origins), bands[..., 1])
     out = model.predict()
     assert list(out.columns) == ["y", "y_q0.1", "y_q0.5", "y_q0.9"]
     model.save(tmp_path / "m")

@@ -232,7 +232,7 @@ def _backtest_model(model: LSTMForecaster, series: SeriesFrame, splits: dict[str
         design = fitted.design(frame)
         origins = np.concatenate([design.segments[u][0] + splits[u][k].origins
                                   for u in design.segments])
-        values = fitted.forecast_scaled(design, origins)
+        values = fitted.forecast_at(design, origins)
         steps = np.arange(1, model.horizon + 1)
         rows = origins[:, None] + steps - 1
         parts.append(pd.DataFrame({

@@ -199,7 +199,7 @@ class LSTMForecaster:
         design = self.design(extended)
         origins = np.array([stop - self.horizon for _, stop in design.segments.values()])
         self._check_history(design, origins)
-        values = self.forecast_scaled(design, origins)
+        values = self.forecast_at(design, origins)
         out = self._to_frame(design, origins, values)
         if self.likelihood is not None:
             bands = self.forecast_quantiles(design, origins)
@@ -216,7 +216,7 @@ class LSTMForecaster:
             raise DataValidationError("design needs rows sorted by unique_id then ds")
         return build_design(self._transformed(frame), self.spec_, self.scalers_)
 
-    def forecast_scaled(self, design: Design, origins: np.ndarray) -> np.ndarray:
+    def forecast_at(self, design: Design, origins: np.ndarray) -> np.ndarray:
         """Point forecasts (len(origins), horizon) in original units at rows `origins` of
         `design` (the median or mean of a probabilistic model)."""
         raw = self._network_outputs(design, origins)
