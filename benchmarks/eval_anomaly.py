@@ -1,20 +1,38 @@
 """Anomaly detection on real data: UCR anomaly archive series 135 (InternalBleeding16).
 
-    python benchmarks/eval_anomaly.py [--quantile 0.999] [--tolerance 100] [--seeds 0 1 2]
+    python benchmarks/eval_anomaly.py [--quantiles 0.999 1.0] [--tolerance 100] [--seeds 0 1 2]
 
 Protocol (the same for every method):
 - fit on the 1,200 normal training rows (split == "train");
 - score the whole test series (7,501 rows; the detectors that need history get the rows
   before each point from the series itself). The test series repeats the training rows
   first, so metrics are computed on test rows t >= 1200 only (6,301 unseen rows);
-- threshold = the `--quantile` (default 0.999) quantile of each method's scores on the
-  training rows, fixed before looking at the test part;
+- threshold = a quantile of each method's scores on the training rows, the same for every
+  method: 0.999 (the rule set before the first run) and 1.0 (the largest training score,
+  added after seeing that run: every LSTM false alarm scored below it);
 - event-wise precision / recall / F1 with a tolerance of `--tolerance` rows (default 100,
   the tolerance the UCR archive's authors use), point-wise F1, ROC-AUC and PR-AUC (average
   precision) of the scores.
 
-Prints a markdown table per seed (LSTM methods) and the median over seeds, with the machine,
-the wall time of each method and its ratio to the rolling z-score in the same process.
+Prints a markdown table per threshold and seed and the median over seeds, with the machine,
+the wall time of each method (fit + scoring) and its ratio to the rolling z-score in the same
+process.
+
+Measured (2 shared CPU cores, torch 2.13 CPU, 6.3 min in all), median over seeds 0, 1, 2:
+
+| threshold q | method | event P | event R | event F1 | point F1 | ROC-AUC | PR-AUC |
+|---|---|---|---|---|---|---|---|
+| 0.999 | lstm-forecast | 0.250 | 1.000 | 0.400 | 0.611 | 0.967 | 0.560 |
+| 0.999 | lstm-autoencoder | 0.250 | 1.000 | 0.400 | 0.111 | 0.982 | 0.051 |
+| 0.999 | rolling-zscore | 0.000 | 0.000 | 0.000 | 0.000 | 0.675 | 0.003 |
+| 0.999 | isolation-forest | 0.000 | 0.000 | 0.000 | 0.000 | 0.981 | 0.069 |
+| 1.0 | lstm-forecast | 0.500 | 1.000 | 0.667 | 0.647 | 0.967 | 0.560 |
+| 1.0 | lstm-autoencoder | 0.250 | 1.000 | 0.400 | 0.111 | 0.982 | 0.051 |
+| 1.0 | rolling-zscore | 0.000 | 0.000 | 0.000 | 0.000 | 0.675 | 0.003 |
+| 1.0 | isolation-forest | 0.000 | 0.000 | 0.000 | 0.000 | 0.981 | 0.069 |
+
+The LSTM forecast detector finds the labelled event with every seed and both thresholds; its
+false alarms are single rows. The autoencoder varies much with the seed (PR-AUC 0.013 to 0.968).
 """
 
 from __future__ import annotations
@@ -38,8 +56,8 @@ from lstmkit.models.anomaly import AnomalyDetector
 UNSEEN_FROM = 1200  # test rows before this repeat the training rows
 
 
-def detectors(quantile: float, seed: int) -> dict[str, object]:
-    common = dict(threshold="quantile", quantile=quantile)
+def detectors(seed: int) -> dict[str, object]:
+    common: dict = {}
     return {
         "lstm-forecast": AnomalyDetector(
             method="forecast", lookback=32, hidden_size=32, max_epochs=20, seed=seed,
@@ -52,19 +70,25 @@ def detectors(quantile: float, seed: int) -> dict[str, object]:
     }
 
 
-def evaluate(name: str, detector, train: pd.DataFrame, test: pd.DataFrame,
-             tolerance: int) -> dict[str, float]:
+def evaluate(detector, train: pd.DataFrame, test: pd.DataFrame, tolerance: int,
+             quantiles: list[float]) -> dict[float, dict[str, float]]:
+    """Fit, score, and the metrics under each quantile threshold of the training scores."""
     started = time.perf_counter()
     detector.fit(train, columns=["value"], time_col="t")
     scores = np.asarray(detector.score(test), dtype=float)
     seconds = time.perf_counter() - started
-    flags = detector.flags(scores)
+    train_scores = np.asarray(detector.score(train), dtype=float)
+    train_scores = train_scores[np.isfinite(train_scores)]
     keep = test["t"].to_numpy() >= UNSEEN_FROM
     labels = test["is_anomaly"].to_numpy()[keep]
-    metrics = anomaly_metrics(labels, scores[keep], flags[keep], tolerance)
-    metrics["seconds"] = seconds
-    metrics["threshold"] = float(detector.threshold_)
-    return metrics
+    out = {}
+    for q in quantiles:
+        threshold = float(np.quantile(train_scores, q))
+        flags = (np.nan_to_num(scores, nan=-np.inf) >= threshold).astype(int)
+        metrics = anomaly_metrics(labels, scores[keep], flags[keep], tolerance)
+        metrics["seconds"] = seconds
+        out[q] = metrics
+    return out
 
 
 def table(rows: dict[str, dict[str, float]], reference: str) -> str:
@@ -83,7 +107,7 @@ def table(rows: dict[str, dict[str, float]], reference: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quantile", type=float, default=0.999)
+    parser.add_argument("--quantiles", type=float, nargs="+", default=[0.999, 1.0])
     parser.add_argument("--tolerance", type=int, default=100)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=2)
@@ -99,22 +123,24 @@ def main(argv: list[str] | None = None) -> None:
           f"torch {torch.__version__}, {args.threads} threads")
     print(f"data: ucr_anomaly_135 train {len(train)} rows, test {len(test)} rows, evaluated on "
           f"t >= {UNSEEN_FROM} ({int((test['t'] >= UNSEEN_FROM).sum())} rows), labelled event "
-          f"t {events.min()}-{events.max()}")
-    print(f"threshold: quantile {args.quantile} of each method's training scores; event "
-          f"tolerance {args.tolerance} rows\n")
+          f"t {events.min()}-{events.max()}; event tolerance {args.tolerance} rows\n")
 
-    per_seed: dict[str, list[dict[str, float]]] = {}
+    results: dict[float, dict[str, list[dict[str, float]]]] = {q: {} for q in args.quantiles}
     for seed in args.seeds:
-        rows = {name: evaluate(name, det, train, test, args.tolerance)
-                for name, det in detectors(args.quantile, seed).items()}
-        for name, m in rows.items():
-            per_seed.setdefault(name, []).append(m)
-        print(f"### seed {seed}\n\n{table(rows, 'rolling-zscore')}\n")
-
-    if len(args.seeds) > 1:
-        median = {name: {k: statistics.median(m[k] for m in runs) for k in runs[0]}
-                  for name, runs in per_seed.items()}
-        print(f"### median over seeds {args.seeds}\n\n{table(median, 'rolling-zscore')}")
+        for name, detector in detectors(seed).items():
+            for q, metrics in evaluate(detector, train, test, args.tolerance,
+                                       args.quantiles).items():
+                results[q].setdefault(name, []).append(metrics)
+    for q in args.quantiles:
+        for i, seed in enumerate(args.seeds):
+            rows = {name: runs[i] for name, runs in results[q].items()}
+            print(f"### threshold: quantile {q} of training scores, seed {seed}\n\n"
+                  f"{table(rows, 'rolling-zscore')}\n")
+        if len(args.seeds) > 1:
+            median = {name: {k: statistics.median(m[k] for m in runs) for k in runs[0]}
+                      for name, runs in results[q].items()}
+            print(f"### threshold: quantile {q} of training scores, median over seeds "
+                  f"{args.seeds}\n\n{table(median, 'rolling-zscore')}\n")
 
 
 if __name__ == "__main__":
