@@ -59,3 +59,13 @@ def test_entry_point_restarts_once_with_the_allocator_settings(monkeypatch):
     monkeypatch.setenv("LSTMKIT_MALLOC_TUNING", "0")
     cli.main()
     assert calls == ["app"]
+
+
+def test_every_job_has_its_command() -> None:
+    from typer.testing import CliRunner
+
+    from lstmkit.cli import app
+
+    for command in ("forecast", "backtest", "predict", "datasets", "detect"):
+        result = CliRunner().invoke(app, [command, "--help"])
+        assert result.exit_code == 0, (command, result.output)

@@ -16,7 +16,7 @@ from lstmkit.errors import (  # noqa: E402
 )
 from lstmkit.evaluation.backtest import backtest  # noqa: E402
 from lstmkit.io import load, save  # noqa: E402
-from lstmkit.models import LSTMForecaster, SequenceRegressor  # noqa: E402
+from lstmkit.models import AnomalyDetector, LSTMForecaster, SequenceRegressor  # noqa: E402
 from lstmkit.nn import (  # noqa: E402
     GRUCell,
     LSTMCell,
@@ -27,6 +27,7 @@ from lstmkit.training import Trainer, TrainerConfig  # noqa: E402
 
 __all__ = [
     "__version__",
+    "AnomalyDetector",
     "CheckpointError",
     "ConfigError",
     "DataValidationError",

@@ -344,6 +344,11 @@ def predict(
     console.print(f"wrote {len(result)} forecast rows to {output}")
 
 
+from lstmkit.commands.detect import detect  # noqa: E402
+
+app.command("detect")(detect)
+
+
 # glibc returns large freed blocks to the OS and faults them in again on the next training
 # step; keeping them measured 54.3 -> 37.0 ms per nn.LSTM training step (README, "Speed").
 # These variables only take effect at process start, hence the re-exec.

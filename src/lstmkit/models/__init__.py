@@ -1,6 +1,7 @@
 """Task estimators in scikit-learn style (fit / predict / save / load)."""
 
+from lstmkit.models.anomaly import AnomalyDetector
 from lstmkit.models.forecaster import LSTMForecaster
 from lstmkit.models.sequence_regressor import SequenceRegressor
 
-__all__ = ["LSTMForecaster", "SequenceRegressor"]
+__all__ = ["AnomalyDetector", "LSTMForecaster", "SequenceRegressor"]
