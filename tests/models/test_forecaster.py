@@ -175,3 +175,17 @@ def test_probabilistic_heads_give_calibrated_monotone_quantiles(likelihood: str,
         small(likelihood=likelihood, strategy="recursive").fit(df)
     with pytest.raises(ConfigError, match="median"):
         small(likelihood="quantile", quantiles=[0.1, 0.9]).fit(df)
+
+
+def test_conformal_offsets_give_nominal_coverage_on_the_calibration_windows() -> None:
+    df = seasonal_ar(1200)
+    model = small(likelihood="quantile", max_epochs=2).fit(df)
+    design = model.design(model._load(df, "y", "ds", None, None, fitting=False).frame)
+    _, val = model._training_origins(design, model.spec_)
+    bands = model.forecast_quantiles(design, val)
+    actual = df["y"].to_numpy()[val[:, None] + np.arange(6)]
+    inside = (actual >= bands[..., 0]) & (actual <= bands[..., 2])
+    assert (inside.mean(axis=0) >= 0.8).all()  # per step, by construction
+    assert model.interval_offsets_.shape == (6,)
+    raw = small(likelihood="quantile", max_epochs=2, calibrate_intervals=False).fit(df)
+    assert raw.interval_offsets_ is None

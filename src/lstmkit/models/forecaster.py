@@ -83,6 +83,9 @@ class LSTMForecaster:
             monotone) or "gaussian" (negative log-likelihood); direct strategy only. `predict`
             then adds one column per quantile level.
         quantiles: levels of the quantile forecasts (must include 0.5, the point forecast).
+        calibrate_intervals: widen the outermost quantiles per step by split-conformal
+            offsets (conformalized quantile regression) fitted on the validation windows,
+            so the interval's coverage holds on held-out data, not just in training.
         validation_fraction: last part of every series' training windows held out for early
             stopping and restoring the best weights (0 disables).
         train_stride: use every n-th training window (neighbouring windows overlap heavily).
@@ -108,6 +111,7 @@ class LSTMForecaster:
         loss: str = "mae",
         likelihood: str | None = None,
         quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+        calibrate_intervals: bool = True,
         max_epochs: int = 20,
         batch_size: int = 256,
         lr: float = 3e-3,
@@ -139,6 +143,7 @@ class LSTMForecaster:
         self.loss = loss
         self.likelihood = likelihood
         self.quantiles = quantiles
+        self.calibrate_intervals = calibrate_intervals
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -176,6 +181,9 @@ class LSTMForecaster:
         )
         self.spec_, self.scalers_, self.network_, self.history_ = spec, scalers, network, history
         self.quantiles_ = check_quantiles(self.quantiles)
+        self.interval_offsets_ = None
+        if self.likelihood is not None and self.calibrate_intervals and val is not None:
+            self.interval_offsets_ = self._conformal_offsets(design, val)
         self.target_, self.time_col_, self.id_col_ = series.target, series.time_col, series.id_col
         self.context_ = self._context(series.frame, spec)
         return self
@@ -228,18 +236,46 @@ class LSTMForecaster:
 
     def forecast_quantiles(self, design: Design, origins: np.ndarray) -> np.ndarray:
         """Quantile forecasts (len(origins), horizon, len(quantiles)) in original units, at
-        the levels `quantiles` (from the Gaussian for likelihood="gaussian")."""
+        the levels `quantiles` (from the Gaussian for likelihood="gaussian"); the outermost
+        pair widened by the conformal offsets fitted on the validation windows."""
         if self.likelihood is None:
             raise ConfigError("quantile forecasts need likelihood='quantile' or 'gaussian'")
+        q = self._calibrated(self._scaled_quantiles(design, origins))
+        ids = design.ids[origins]
+        return np.stack([self._to_original(q[..., k], ids) for k in range(q.shape[-1])],
+                        axis=-1)
+
+    def _scaled_quantiles(self, design: Design, origins: np.ndarray) -> np.ndarray:
         raw = self._network_outputs(design, origins)
         if self.likelihood == "gaussian":
             mean, std = gaussian_parameters(torch.from_numpy(raw))
             z = torch.distributions.Normal(0.0, 1.0).icdf(
                 torch.tensor(self.quantiles_, dtype=torch.float64))
             raw = (mean[..., None] + std[..., None] * z).numpy()
-        ids = np.repeat(design.ids[origins], raw.shape[-1]).reshape(len(origins), -1)
-        return np.stack([self._to_original(raw[..., k], ids[:, k])
-                         for k in range(raw.shape[-1])], axis=-1)
+        return raw
+
+    def _calibrated(self, q: np.ndarray) -> np.ndarray:
+        """Widen (or narrow) the outermost quantiles by the per-step conformal offsets."""
+        offsets = getattr(self, "interval_offsets_", None)
+        if offsets is None or q.shape[-1] < 2:
+            return q
+        q = q.copy()
+        q[..., 0] -= offsets
+        q[..., -1] += offsets
+        if q.shape[-1] > 2:  # stay monotone if an offset narrowed the interval
+            q[..., 0] = np.minimum(q[..., 0], q[..., 1])
+            q[..., -1] = np.maximum(q[..., -1], q[..., -2])
+        return q
+
+    def _conformal_offsets(self, design: Design, origins: np.ndarray) -> np.ndarray:
+        """Split-conformal (CQR) offsets per step from held-out windows: the
+        ceil((n+1)(1-a))/n empirical quantile of max(lo - y, y - hi), in scaled units."""
+        q = self._scaled_quantiles(design, origins)
+        y = design.target[origins[:, None] + np.arange(self.horizon)]
+        scores = np.maximum(q[..., 0] - y, y - q[..., -1])  # (n, horizon)
+        coverage = self.quantiles_[-1] - self.quantiles_[0]
+        level = min(1.0, np.ceil((len(scores) + 1) * coverage) / len(scores))
+        return np.quantile(scores, level, axis=0, method="higher")
 
     def _network_outputs(self, design: Design, origins: np.ndarray) -> np.ndarray:
         """Raw network outputs at `origins`, scaled space: (n, horizon[, width])."""
@@ -319,6 +355,8 @@ class LSTMForecaster:
             "context": context.to_dict(orient="list"),
             "time_zone": None if zone is None else str(zone),
             "history": self.history_.to_dict(),
+            "interval_offsets": None if self.interval_offsets_ is None
+            else [float(v) for v in self.interval_offsets_],
         }
 
     def set_extra(self, extra: dict[str, Any]) -> None:
@@ -334,6 +372,8 @@ class LSTMForecaster:
         self.context_ = context
         self.history_ = TrainingHistory.from_dict(extra["history"])
         self.quantiles_ = check_quantiles(self.quantiles)
+        offsets = extra.get("interval_offsets")
+        self.interval_offsets_ = None if offsets is None else np.array(offsets)
         self.network_ = self._network(self.spec_, context)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
