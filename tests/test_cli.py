@@ -66,6 +66,6 @@ def test_every_job_has_its_command() -> None:
 
     from lstmkit.cli import app
 
-    for command in ("forecast", "backtest", "predict", "datasets", "detect"):
+    for command in ("forecast", "backtest", "predict", "datasets", "detect", "classify"):
         result = CliRunner().invoke(app, [command, "--help"])
         assert result.exit_code == 0, (command, result.output)

@@ -16,7 +16,12 @@ from lstmkit.errors import (  # noqa: E402
 )
 from lstmkit.evaluation.backtest import backtest  # noqa: E402
 from lstmkit.io import load, save  # noqa: E402
-from lstmkit.models import AnomalyDetector, LSTMForecaster, SequenceRegressor  # noqa: E402
+from lstmkit.models import (  # noqa: E402
+    AnomalyDetector,
+    LSTMForecaster,
+    SequenceClassifier,
+    SequenceRegressor,
+)  # noqa: E402
 from lstmkit.nn import (  # noqa: E402
     GRUCell,
     LSTMCell,
@@ -38,6 +43,7 @@ __all__ = [
     "ModelFileError",
     "PeepholeLSTMCell",
     "Recurrent",
+    "SequenceClassifier",
     "SequenceRegressor",
     "ShapeError",
     "Trainer",

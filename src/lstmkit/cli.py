@@ -344,8 +344,10 @@ def predict(
     console.print(f"wrote {len(result)} forecast rows to {output}")
 
 
+from lstmkit.commands.classify import classify_app  # noqa: E402
 from lstmkit.commands.detect import detect  # noqa: E402
 
+app.add_typer(classify_app, name="classify")
 app.command("detect")(detect)
 
 
