@@ -60,7 +60,7 @@ class ForecastConfig:
     loss: str = "mae"
     likelihood: str | None = None  # quantile or gaussian: prediction intervals
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
-    calibrate_intervals: bool = True
+    calibrate_intervals: bool = False
     max_epochs: int = 20
     batch_size: int = 256
     lr: float = 3e-3

@@ -179,7 +179,7 @@ def test_probabilistic_heads_give_calibrated_monotone_quantiles(likelihood: str,
 
 def test_conformal_offsets_give_nominal_coverage_on_the_calibration_windows() -> None:
     df = seasonal_ar(1200)
-    model = small(likelihood="quantile", max_epochs=2).fit(df)
+    model = small(likelihood="quantile", max_epochs=2, calibrate_intervals=True).fit(df)
     design = model.design(model._load(df, "y", "ds", None, None, fitting=False).frame)
     _, val = model._training_origins(design, model.spec_)
     bands = model.forecast_quantiles(design, val)
@@ -187,5 +187,5 @@ def test_conformal_offsets_give_nominal_coverage_on_the_calibration_windows() ->
     inside = (actual >= bands[..., 0]) & (actual <= bands[..., 2])
     assert (inside.mean(axis=0) >= 0.8).all()  # per step, by construction
     assert model.interval_offsets_.shape == (6,)
-    raw = small(likelihood="quantile", max_epochs=2, calibrate_intervals=False).fit(df)
+    raw = small(likelihood="quantile", max_epochs=2).fit(df)
     assert raw.interval_offsets_ is None

@@ -83,9 +83,10 @@ class LSTMForecaster:
             monotone) or "gaussian" (negative log-likelihood); direct strategy only. `predict`
             then adds one column per quantile level.
         quantiles: levels of the quantile forecasts (must include 0.5, the point forecast).
-        calibrate_intervals: widen the outermost quantiles per step by split-conformal
-            offsets (conformalized quantile regression) fitted on the validation windows,
-            so the interval's coverage holds on held-out data, not just in training.
+        calibrate_intervals: shift the outermost quantiles per step by split-conformal
+            offsets (conformalized quantile regression) fitted on the validation windows.
+            The coverage guarantee assumes the validation windows are exchangeable with the
+            future; with seasonal volatility they may not be, so it is off by default.
         validation_fraction: last part of every series' training windows held out for early
             stopping and restoring the best weights (0 disables).
         train_stride: use every n-th training window (neighbouring windows overlap heavily).
@@ -111,7 +112,7 @@ class LSTMForecaster:
         loss: str = "mae",
         likelihood: str | None = None,
         quantiles: Sequence[float] = (0.1, 0.5, 0.9),
-        calibrate_intervals: bool = True,
+        calibrate_intervals: bool = False,
         max_epochs: int = 20,
         batch_size: int = 256,
         lr: float = 3e-3,
