@@ -45,6 +45,7 @@ from lstmkit import io
 from lstmkit.data.loading import read_table
 from lstmkit.data.windows import sliding_windows
 from lstmkit.errors import ConfigError, DataValidationError, LstmkitError
+from lstmkit.models.persistence import SavableEstimator
 from lstmkit.nn.autoencoder import LSTMAutoencoder
 from lstmkit.nn.regressor import SequenceRegressorNet
 from lstmkit.training import Trainer, TrainingHistory
@@ -521,7 +522,7 @@ class _Windows(Dataset):
 
 
 @io.register_model("anomaly-detector")
-class AnomalyDetector(BaseAnomalyDetector):
+class AnomalyDetector(BaseAnomalyDetector, SavableEstimator):
     """LSTM anomaly detector (forecast residuals or autoencoder reconstruction errors).
 
     Args:
@@ -746,27 +747,6 @@ class AnomalyDetector(BaseAnomalyDetector):
 
     # -- persistence ----------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save to a folder (safetensors weights + JSON config); see `lstmkit.io`."""
-        self._check_fitted()
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> AnomalyDetector:
-        """Load a detector saved by `save`."""
-        model = io.load(path)
-        if not isinstance(model, cls):
-            raise LstmkitError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
-
-    def get_config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-able)."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> AnomalyDetector:
-        return cls(**config)
-
     def get_extra(self) -> dict[str, Any]:
         return {
             "columns": list(self.columns_),
@@ -793,9 +773,3 @@ class AnomalyDetector(BaseAnomalyDetector):
             self.threshold_f1_ = extra["threshold_f1"]
         self.history_ = TrainingHistory.from_dict(extra["history"])
         self.network_ = self._network(self.n_features_in_)
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return self.network_.state_dict() if hasattr(self, "network_") else {}
-
-    def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
-        self.network_.load_state_dict(tensors, strict=True)

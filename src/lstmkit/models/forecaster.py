@@ -16,9 +16,7 @@ the rows given to `fit` only. Training runs on the shared `Trainer`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +28,7 @@ from lstmkit import io
 from lstmkit.data.loading import SeriesFrame, load_series
 from lstmkit.data.transforms import LogTransform
 from lstmkit.data.window_dataset import WindowDataset
-from lstmkit.errors import ConfigError, DataValidationError, LstmkitError
+from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.models.forecast_design import (
     Design,
     DesignSpec,
@@ -43,6 +41,7 @@ from lstmkit.models.forecast_design import (
     fit_scalers,
     step_size,
 )
+from lstmkit.models.persistence import SavableEstimator
 from lstmkit.nn.distribution import (
     GaussianNLLLoss,
     PinballLoss,
@@ -61,7 +60,7 @@ LOSSES = {"mae": nn.L1Loss, "mse": nn.MSELoss, "huber": nn.HuberLoss}
 
 
 @io.register_model("lstm-forecaster")
-class LSTMForecaster:
+class LSTMForecaster(SavableEstimator):
     """LSTM (or GRU / peephole) forecaster with seasonal lags, covariates and calendar terms.
 
     Args:
@@ -309,24 +308,11 @@ class LSTMForecaster:
             scaled.reshape(-1), np.repeat(ids, self.horizon))
         return self._inverse_transformed(values).reshape(n, self.horizon)
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save to a folder (safetensors weights + JSON config); see `lstmkit.io`."""
-        self._check_fitted()
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> LSTMForecaster:
-        """Load a model saved by `save`."""
-        model = io.load(path)
-        if not isinstance(model, cls):
-            raise LstmkitError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
-
     # -- persistence hooks (lstmkit.io) ---------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (JSON-able)."""
-        config = {k: v for k, v in vars(self).items() if not k.endswith("_")}
+        config = super().get_config()
         for key in ("seasonal_lags", "past_covariates", "future_covariates", "calendar",
                     "quantiles"):
             if isinstance(config[key], tuple | list):
@@ -376,12 +362,6 @@ class LSTMForecaster:
         offsets = extra.get("interval_offsets")
         self.interval_offsets_ = None if offsets is None else np.array(offsets)
         self.network_ = self._network(self.spec_, context)
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return self.network_.state_dict() if self._is_fitted() else {}
-
-    def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
-        self.network_.load_state_dict(tensors, strict=True)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -666,14 +646,6 @@ class LSTMForecaster:
             return values
         offset = 1.0 if self.target_transform == "log1p" else 0.0
         return LogTransform(offset).inverse_transform(values)
-
-    def _is_fitted(self) -> bool:
-        return hasattr(self, "network_")
-
-    def _check_fitted(self) -> None:
-        if not self._is_fitted():
-            raise LstmkitError("this LSTMForecaster is not fitted yet; call fit(data) first")
-
 
 def _as_times_like(values: pd.Series, like: pd.Series) -> pd.Series:
     """Parse user timestamps into the time zone (or zone-naive form) of `like`."""

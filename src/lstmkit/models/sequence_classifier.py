@@ -19,9 +19,7 @@ with cross-entropy (optionally class-weighted) over batches of similar-length se
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +36,8 @@ from lstmkit.data.sequences import (
     frames_from_long,
 )
 from lstmkit.data.text import Vocabulary
-from lstmkit.errors import ConfigError, DataValidationError, LstmkitError
+from lstmkit.errors import ConfigError, DataValidationError
+from lstmkit.models.persistence import SavableEstimator
 from lstmkit.nn.classifier import SequenceClassifierNet
 from lstmkit.training import Trainer, TrainingHistory
 
@@ -46,7 +45,7 @@ INPUTS = ("auto", "text", "frames")
 
 
 @io.register_model("sequence-classifier")
-class SequenceClassifier:
+class SequenceClassifier(SavableEstimator):
     """LSTM (GRU, peephole) classifier of whole sequences: texts or real-valued frames.
 
     Network: `SequenceClassifierNet` (embedding or linear input -> recurrent layers -> pooling
@@ -252,27 +251,6 @@ class SequenceClassifier:
 
     # -- persistence ----------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save to a folder (safetensors weights + JSON config); see `lstmkit.io`."""
-        self._check_fitted()
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> SequenceClassifier:
-        """Load a model saved by `save`."""
-        model = io.load(path)
-        if not isinstance(model, cls):
-            raise LstmkitError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
-
-    def get_config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-able)."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> SequenceClassifier:
-        return cls(**config)
-
     def get_extra(self) -> dict[str, Any]:
         return {
             "input": self.input_,
@@ -300,12 +278,6 @@ class SequenceClassifier:
         self.network_ = self._build_network(
             len(self.classes_), self.vocabulary_, self.n_features_in_
         )
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return self.network_.state_dict() if self._is_fitted() else {}
-
-    def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
-        self.network_.load_state_dict(tensors, strict=True)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -442,14 +414,6 @@ class SequenceClassifier:
             lr_schedule=self.lr_schedule, early_stopping_patience=self.early_stopping_patience,
             seed=self.seed, device=self.device, progress=self.progress,
         )
-
-    def _is_fitted(self) -> bool:
-        return hasattr(self, "network_")
-
-    def _check_fitted(self) -> None:
-        if not self._is_fitted():
-            raise LstmkitError("this SequenceClassifier is not fitted yet; call fit(X, y) first")
-
 
 # ----------------------------------------------------------------------------- helpers
 

@@ -8,9 +8,7 @@ original units. Training runs on the shared `Trainer`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +16,8 @@ import torch
 from torch.utils.data import TensorDataset
 
 from lstmkit import io
-from lstmkit.errors import DataValidationError, LstmkitError
+from lstmkit.errors import DataValidationError
+from lstmkit.models.persistence import SavableEstimator
 from lstmkit.nn.regressor import SequenceRegressorNet
 from lstmkit.training import Trainer, TrainingHistory
 
@@ -32,7 +31,7 @@ class _Scaling:
 
 
 @io.register_model("sequence-regressor")
-class SequenceRegressor:
+class SequenceRegressor(SavableEstimator):
     """LSTM (or GRU / peephole) regressor over whole sequences.
 
     Network hyperparameters go to `SequenceRegressorNet`; training ones to `TrainerConfig`.
@@ -131,27 +130,6 @@ class SequenceRegressor:
 
     # -- persistence ----------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save to a folder (safetensors weights + JSON config); see `lstmkit.io`."""
-        self._check_fitted()
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> SequenceRegressor:
-        """Load a model saved by `save`."""
-        model = io.load(path)
-        if not isinstance(model, cls):
-            raise LstmkitError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
-
-    def get_config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-able)."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> SequenceRegressor:
-        return cls(**config)
-
     def get_extra(self) -> dict[str, Any]:
         return {
             "n_features_in": self.n_features_in_,
@@ -166,12 +144,6 @@ class SequenceRegressor:
         self.scaling_ = _Scaling(**extra["scaling"])
         self.history_ = TrainingHistory.from_dict(extra["history"])
         self.network_ = self._build_network(self.n_features_in_, len(self.scaling_.y_mean))
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return self.network_.state_dict() if self._is_fitted() else {}
-
-    def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
-        self.network_.load_state_dict(tensors, strict=True)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -200,14 +172,6 @@ class SequenceRegressor:
         if y is not None:
             tensors.append(torch.as_tensor((y - s.y_mean) / s.y_std, dtype=torch.float32))
         return TensorDataset(*tensors)
-
-    def _is_fitted(self) -> bool:
-        return hasattr(self, "network_")
-
-    def _check_fitted(self) -> None:
-        if not self._is_fitted():
-            raise LstmkitError("this SequenceRegressor is not fitted yet; call fit(X, y) first")
-
 
 def _as_sequences(
     X: Any, lengths: Any, n_features: int | None = None
