@@ -27,7 +27,6 @@ from lstmkit.report.charts import (
     plain_text,
 )
 from lstmkit.report.html import (
-    _CSS,
     _config_section,
     _figure,
     _fmt,
@@ -35,7 +34,7 @@ from lstmkit.report.html import (
     _summary_section,
     _td_text,
     _th,
-    _write_atomic,
+    write_page,
 )
 
 FLAG_COLOR = PRIMARY_COLOR
@@ -110,16 +109,7 @@ def write_anomaly_report(
         _config_section(config),
         _notes_section(notes),
     ]
-    body = "\n".join(s for s in sections if s)
-    document = (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
-        f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-    )
-    path = Path(path)
-    _write_atomic(path, document)
-    return path
+    return write_page(path, title, sections)
 
 
 def _metrics_section(metrics: Mapping[str, float] | None) -> str:

@@ -97,6 +97,11 @@ def write_report(
         _config_section(config),
         _notes_section(notes),
     ]
+    return write_page(path, title, sections)
+
+
+def write_page(path: str | Path, title: str, sections: Sequence[str]) -> Path:
+    """Write one self-contained HTML page of the non-empty `sections`, atomically."""
     body = "\n".join(s for s in sections if s)
     document = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
