@@ -60,7 +60,8 @@ class ForecastConfig:
     loss: str = "mae"
     likelihood: str | None = None  # quantile or gaussian: prediction intervals
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
-    calibrate_intervals: bool = False
+    calibrate_intervals: bool | str = False  # True/"validation" or "recent"
+    calibration_window: int = 14
     max_epochs: int = 20
     batch_size: int = 256
     lr: float = 3e-3
@@ -126,6 +127,7 @@ class ForecastConfig:
             target_transform=self.target_transform,
             loss=self.loss, likelihood=self.likelihood, quantiles=self.quantiles,
             calibrate_intervals=self.calibrate_intervals,
+            calibration_window=self.calibration_window,
             max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
             weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
             train_stride=self.train_stride, seed=self.seed, progress=False,

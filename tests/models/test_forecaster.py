@@ -189,3 +189,25 @@ def test_conformal_offsets_give_nominal_coverage_on_the_calibration_windows() ->
     assert model.interval_offsets_.shape == (6,)
     raw = small(likelihood="quantile", max_epochs=2).fit(df)
     assert raw.interval_offsets_ is None
+
+
+def test_recent_calibration_follows_a_jump_in_volatility() -> None:
+    rng = np.random.default_rng(5)
+    n = 2000
+    t = np.arange(n)
+    noise = rng.normal(0, 1, n) * np.where(t < 1200, 0.3, 1.2)
+    df = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=n, freq="h"),
+                       "y": 10 + 2 * np.sin(2 * np.pi * t / 24) + noise})
+    raw = small(likelihood="quantile", max_epochs=4, calibration_window=20).fit(df.iloc[:1200])
+    recent = LSTMForecaster(**{**raw.get_config(), "calibrate_intervals": "recent"})
+    recent.fit(df.iloc[:1200])
+    frame = raw._load(df, "y", "ds", None, None, fitting=False).frame
+    origins = np.arange(1400, n - 6, 6)  # 200 rows into the volatile part
+    actual = df["y"].to_numpy()[origins[:, None] + np.arange(6)]
+
+    def coverage(model: LSTMForecaster) -> float:
+        bands = model.forecast_quantiles(model.design(frame), origins)
+        return float(((actual >= bands[..., 0]) & (actual <= bands[..., -1])).mean())
+
+    assert coverage(raw) < 0.6
+    assert 0.7 < coverage(recent) < 0.95

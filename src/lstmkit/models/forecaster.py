@@ -82,10 +82,14 @@ class LSTMForecaster(SavableEstimator):
             monotone) or "gaussian" (negative log-likelihood); direct strategy only. `predict`
             then adds one column per quantile level.
         quantiles: levels of the quantile forecasts (must include 0.5, the point forecast).
-        calibrate_intervals: shift the outermost quantiles per step by split-conformal
-            offsets (conformalized quantile regression) fitted on the validation windows.
-            The coverage guarantee assumes the validation windows are exchangeable with the
-            future; with seasonal volatility they may not be, so it is off by default.
+        calibrate_intervals: conformal adjustment of the outermost quantiles.
+            True (or "validation"): per-step split-conformal offsets (conformalized quantile
+            regression) fitted once on the validation windows; it assumes those windows are
+            exchangeable with the future. "recent": at every origin, the offset comes from
+            the model's own forecasts at the `calibration_window` previous origins (spaced
+            one horizon apart) whose actuals are already observed, so the intervals follow
+            changes in volatility. False: the raw quantiles.
+        calibration_window: past origins used by calibrate_intervals="recent".
         validation_fraction: last part of every series' training windows held out for early
             stopping and restoring the best weights (0 disables).
         train_stride: use every n-th training window (neighbouring windows overlap heavily).
@@ -111,7 +115,8 @@ class LSTMForecaster(SavableEstimator):
         loss: str = "mae",
         likelihood: str | None = None,
         quantiles: Sequence[float] = (0.1, 0.5, 0.9),
-        calibrate_intervals: bool = False,
+        calibrate_intervals: bool | str = False,
+        calibration_window: int = 14,
         max_epochs: int = 20,
         batch_size: int = 256,
         lr: float = 3e-3,
@@ -144,6 +149,7 @@ class LSTMForecaster(SavableEstimator):
         self.likelihood = likelihood
         self.quantiles = quantiles
         self.calibrate_intervals = calibrate_intervals
+        self.calibration_window = calibration_window
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -182,7 +188,8 @@ class LSTMForecaster(SavableEstimator):
         self.spec_, self.scalers_, self.network_, self.history_ = spec, scalers, network, history
         self.quantiles_ = check_quantiles(self.quantiles)
         self.interval_offsets_ = None
-        if self.likelihood is not None and self.calibrate_intervals and val is not None:
+        if (self.likelihood is not None and self.calibrate_intervals in (True, "validation")
+                and val is not None):
             self.interval_offsets_ = self._conformal_offsets(design, val)
         self.target_, self.time_col_, self.id_col_ = series.target, series.time_col, series.id_col
         self.context_ = self._context(series.frame, spec)
@@ -240,7 +247,11 @@ class LSTMForecaster(SavableEstimator):
         pair widened by the conformal offsets fitted on the validation windows."""
         if self.likelihood is None:
             raise ConfigError("quantile forecasts need likelihood='quantile' or 'gaussian'")
-        q = self._calibrated(self._scaled_quantiles(design, origins))
+        q = self._scaled_quantiles(design, origins)
+        if self.calibrate_intervals == "recent":
+            q = _widen(q, self._recent_offsets(design, origins)[:, None])
+        else:
+            q = self._calibrated(q)
         ids = design.ids[origins]
         return np.stack([self._to_original(q[..., k], ids) for k in range(q.shape[-1])],
                         axis=-1)
@@ -255,17 +266,30 @@ class LSTMForecaster(SavableEstimator):
         return raw
 
     def _calibrated(self, q: np.ndarray) -> np.ndarray:
-        """Widen (or narrow) the outermost quantiles by the per-step conformal offsets."""
+        """Widen (or narrow) the outermost quantiles by the per-step validation offsets."""
         offsets = getattr(self, "interval_offsets_", None)
-        if offsets is None or q.shape[-1] < 2:
-            return q
-        q = q.copy()
-        q[..., 0] -= offsets
-        q[..., -1] += offsets
-        if q.shape[-1] > 2:  # stay monotone if an offset narrowed the interval
-            q[..., 0] = np.minimum(q[..., 0], q[..., 1])
-            q[..., -1] = np.maximum(q[..., -1], q[..., -2])
-        return q
+        return q if offsets is None else _widen(q, offsets)
+
+    def _recent_offsets(self, design: Design, origins: np.ndarray) -> np.ndarray:
+        """(n,) conformal offsets from the forecasts at the previous origins o - k*horizon
+        (k = 1..calibration_window) that lie inside the series; actuals all before o."""
+        K, H = self.calibration_window, self.horizon
+        past = origins[:, None] - H * np.arange(1, K + 1)  # (n, K)
+        starts = np.array([design.segments[str(u)][0] for u in design.ids[origins]])
+        valid = past - starts[:, None] >= self.lookback + self.spec_.max_lag
+        if not valid.any():
+            return np.zeros(len(origins))
+        q = self._scaled_quantiles(design, past[valid])
+        y = design.target[past[valid][:, None] + np.arange(H)]
+        scores = np.full((len(origins), K, H), np.nan)
+        scores[valid] = np.maximum(q[..., 0] - y, y - q[..., -1])
+        flat = scores.reshape(len(origins), -1)
+        count = np.sum(~np.isnan(flat), axis=1)
+        coverage = self.quantiles_[-1] - self.quantiles_[0]
+        level = np.minimum(1.0, np.ceil((count + 1) * coverage) / np.maximum(count, 1))
+        offsets = np.array([np.nanquantile(row, lv, method="higher") if c else 0.0
+                            for row, lv, c in zip(flat, level, count, strict=True)])
+        return offsets
 
     def _conformal_offsets(self, design: Design, origins: np.ndarray) -> np.ndarray:
         """Split-conformal (CQR) offsets per step from held-out windows: the
@@ -390,6 +414,9 @@ class LSTMForecaster(SavableEstimator):
             raise ConfigError(
                 f"covariate(s) {sorted(both)} declared both past-only and known-future; choose "
                 "one: past-only if its future values are unknown at forecast time")
+        if self.calibrate_intervals not in (False, True, "validation", "recent"):
+            raise ConfigError("calibrate_intervals must be False, True/'validation' or "
+                              f"'recent', got {self.calibrate_intervals!r}")
         if self.likelihood is not None:
             head_width(self.likelihood, self.quantiles)
             check_quantiles(self.quantiles)
@@ -646,6 +673,20 @@ class LSTMForecaster(SavableEstimator):
             return values
         offset = 1.0 if self.target_transform == "log1p" else 0.0
         return LogTransform(offset).inverse_transform(values)
+
+def _widen(q: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Move the outermost quantiles of q (..., Q) out by `offsets` (broadcast over the
+    leading axes), keeping the quantiles monotone when an offset is negative."""
+    if q.shape[-1] < 2:
+        return q
+    q = q.copy()
+    q[..., 0] -= offsets
+    q[..., -1] += offsets
+    if q.shape[-1] > 2:
+        q[..., 0] = np.minimum(q[..., 0], q[..., 1])
+        q[..., -1] = np.maximum(q[..., -1], q[..., -2])
+    return q
+
 
 def _as_times_like(values: pd.Series, like: pd.Series) -> pd.Series:
     """Parse user timestamps into the time zone (or zone-naive form) of `like`."""
