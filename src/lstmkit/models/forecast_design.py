@@ -24,9 +24,6 @@ from lstmkit.data.transforms import SeriesScaler
 from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.features import calendar_features, fourier_features
 
-# Seasonal periods (in steps) and calendar features suited to common frequencies.
-_STEP_SECONDS = {"D": 86400.0, "h": 3600.0, "min": 60.0, "s": 1.0}
-
 
 def step_seconds(freq: str) -> float | None:
     """Length of one step in seconds for fixed frequencies ("30min", "h", "D"); else None."""

@@ -310,16 +310,15 @@ class LSTMForecaster(SavableEstimator):
         was_training = net.training
         net.eval()
         out = []
+        windows = None if self.strategy == "recursive" else self._windows(design, origins)
         try:
             with torch.no_grad():
                 for start in range(0, len(origins), 1024):
-                    chunk = origins[start:start + 1024]
-                    if self.strategy == "recursive":
-                        out.append(self._recursive(design, chunk))
+                    if windows is None:
+                        out.append(self._recursive(design, origins[start:start + 1024]))
                     else:
-                        windows = WindowDataset(design.encoder, design.step, _filled(design),
-                                                chunk, self.lookback, self.horizon)
-                        enc, step, _ = windows.__getitems__(range(len(chunk)))
+                        enc, step, _ = windows.__getitems__(range(start, min(start + 1024,
+                                                                             len(origins))))
                         out.append(net(enc, step).double().numpy())
         finally:
             net.train(was_training)
@@ -592,15 +591,14 @@ class LSTMForecaster(SavableEstimator):
         horizon (rows that exist, known or not)."""
         if len(origins) == 0:
             return
-        starts = np.empty(len(design.ids), dtype=np.int64)
-        stops = np.empty(len(design.ids), dtype=np.int64)
-        for start, stop in design.segments.values():
-            starts[start:stop], stops[start:stop] = start, stop
         if origins.min() < 0 or origins.max() >= len(design.ids):
             raise DataValidationError(
                 f"origins must be rows 0..{len(design.ids) - 1} of the design")
+        bounds = np.array(list(design.segments.values()))  # (series, 2), in row order
+        segment = np.searchsorted(bounds[:, 0], origins, side="right") - 1
+        starts, stops = bounds[segment, 0], bounds[segment, 1]
         need = self.lookback + self.spec_.max_lag
-        bad = (origins - starts[origins] < need) | (origins + self.horizon > stops[origins])
+        bad = (origins - starts < need) | (origins + self.horizon > stops)
         if bad.any():
             o = int(origins[bad][0])
             raise DataValidationError(
