@@ -96,3 +96,16 @@ def test_baselines_none_runs_the_lstm_alone(tmp_path: Path) -> None:
                                  "--horizon", "6", "--lookback", "24", "--folds", "2"])
     assert result.exit_code == 0, result.output
     assert set(pd.read_csv(out / "metrics.csv")["model"]) == {"lstm"}
+
+
+def test_bad_future_file_is_refused_before_training(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    future = tmp_path / "future.csv"
+    pd.DataFrame({"when": ["2024-03-30 04:00"], "other": [1]}).to_csv(future, index=False)
+    out = tmp_path / "run"
+    result = runner.invoke(app, [
+        "forecast", str(data), "--time-col", "when", "--target", "load",
+        "--future-cov", "open", "--future", str(future), "--output", str(out), *TINY])
+    assert result.exit_code == 1
+    assert "missing column(s) ['open']" in result.output
+    assert not (out / "model").exists() and not (out / "metrics.csv").exists()

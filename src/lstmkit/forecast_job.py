@@ -152,6 +152,7 @@ def run_forecast(config: ForecastConfig, output: str | Path,
         raise ConfigError(f"--output {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     series = config.load_data()
+    future = _future_frame(config)  # read and checked before any training
     say(f"data: {len(series.frame):,} rows, {len(series.ids)} series, frequency {series.freq}")
     started = time.perf_counter()
     result = backtest(
@@ -171,7 +172,6 @@ def run_forecast(config: ForecastConfig, output: str | Path,
     model = config.model().fit(series)
     io.save(model, out / "model", extra={"job_config": config.to_dict()})
     summary["model_path"] = str(out / "model")
-    future = _future_frame(config)
     if config.future_covariates and future is None:
         summary["future_note"] = (
             f"no future forecast: the model uses known-future covariates "
@@ -228,6 +228,13 @@ def _future_frame(config: ForecastConfig) -> pd.DataFrame | None:
     if config.future is None:
         return None
     try:
-        return pd.read_csv(config.future)
+        frame = pd.read_csv(config.future)
     except (OSError, ValueError) as err:
         raise DataValidationError(f"cannot read --future {config.future}: {err}") from err
+    needed = [config.time_col, *([config.id_col] if config.id_col else []),
+              *config.future_covariates]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"--future {config.future} is missing column(s) {missing}; it needs {needed}")
+    return frame
