@@ -210,14 +210,14 @@ def _backtest_model(model: LSTMForecaster, series: SeriesFrame, splits: dict[str
         raise ConfigError(f"refit must be True, False or a positive int, got {refit!r}")
     frame = series.frame
     position = frame.groupby("unique_id", sort=False).cumcount().to_numpy()
-    uid = frame["unique_id"].to_numpy()
+    uid = frame["unique_id"]
     parts, curves = [], []
     started = time.perf_counter()
     fitted: LSTMForecaster | None = None
     for k in range(n_folds):
         if fitted is None or k % every == 0:
-            start = np.array([splits[u][k].train_start for u in uid])
-            end = np.array([splits[u][k].train_end for u in uid])
+            start = uid.map({u: f[k].train_start for u, f in splits.items()}).to_numpy()
+            end = uid.map({u: f[k].train_end for u, f in splits.items()}).to_numpy()
             train = frame[(position >= start) & (position < end)].reset_index(drop=True)
             fitted = copy.deepcopy(model)
             say(f"fold {k + 1}/{n_folds}: training on {len(train):,} rows")
