@@ -45,7 +45,7 @@ from lstmkit import io
 from lstmkit.data.loading import read_table
 from lstmkit.data.windows import sliding_windows
 from lstmkit.errors import ConfigError, DataValidationError, LstmkitError
-from lstmkit.models.persistence import SavableEstimator
+from lstmkit.models.base import BaseEstimator
 from lstmkit.nn.autoencoder import LSTMAutoencoder
 from lstmkit.nn.regressor import SequenceRegressorNet
 from lstmkit.training import Trainer, TrainingHistory
@@ -522,7 +522,7 @@ class _Windows(Dataset):
 
 
 @io.register_model("anomaly-detector")
-class AnomalyDetector(BaseAnomalyDetector, SavableEstimator):
+class AnomalyDetector(BaseAnomalyDetector, BaseEstimator):
     """LSTM anomaly detector (forecast residuals or autoencoder reconstruction errors).
 
     Args:
@@ -653,14 +653,6 @@ class AnomalyDetector(BaseAnomalyDetector, SavableEstimator):
             n_features, self.lookback, self.hidden_size, self.latent_size, self.num_layers,
             cell=self.cell, dropout=self.dropout)
 
-    def _trainer(self, has_val: bool = False) -> Trainer:
-        return Trainer(
-            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
-            weight_decay=self.weight_decay, clip_norm=self.clip_norm,
-            lr_schedule=self.lr_schedule,
-            early_stopping_patience=self.early_stopping_patience if has_val else None,
-            seed=self.seed, device=self.device, progress=self.progress,
-        )
 
     def _dataset(self, scaled: Tensor, origins: np.ndarray) -> _Windows:
         return _Windows(scaled, origins, self.lookback, max(self.horizon, 1),

@@ -29,6 +29,7 @@ from lstmkit.data.loading import SeriesFrame, load_series
 from lstmkit.data.transforms import LogTransform
 from lstmkit.data.window_dataset import WindowDataset
 from lstmkit.errors import ConfigError, DataValidationError
+from lstmkit.models.base import BaseEstimator
 from lstmkit.models.forecast_design import (
     Design,
     DesignSpec,
@@ -41,7 +42,6 @@ from lstmkit.models.forecast_design import (
     fit_scalers,
     step_size,
 )
-from lstmkit.models.persistence import SavableEstimator
 from lstmkit.nn.distribution import (
     GaussianNLLLoss,
     PinballLoss,
@@ -50,7 +50,7 @@ from lstmkit.nn.distribution import (
     head_width,
 )
 from lstmkit.nn.forecast_net import ForecastNet
-from lstmkit.training import Trainer, TrainingHistory
+from lstmkit.training import TrainingHistory
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ LOSSES = {"mae": nn.L1Loss, "mse": nn.MSELoss, "huber": nn.HuberLoss}
 
 
 @io.register_model("lstm-forecaster")
-class LSTMForecaster(SavableEstimator):
+class LSTMForecaster(BaseEstimator):
     """LSTM (or GRU / peephole) forecaster with seasonal lags, covariates and calendar terms.
 
     Args:
@@ -518,14 +518,6 @@ class LSTMForecaster(SavableEstimator):
             return GaussianNLLLoss()
         return LOSSES[self.loss]()
 
-    def _trainer(self, has_val: bool) -> Trainer:
-        return Trainer(
-            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
-            weight_decay=self.weight_decay, clip_norm=self.clip_norm,
-            lr_schedule=self.lr_schedule,
-            early_stopping_patience=self.early_stopping_patience if has_val else None,
-            seed=self.seed, device=self.device, progress=self.progress,
-        )
 
     def _windows(self, design: Design, origins: np.ndarray) -> WindowDataset:
         return WindowDataset(design.encoder, design.step, _filled(design), origins,

@@ -37,15 +37,15 @@ from lstmkit.data.sequences import (
 )
 from lstmkit.data.text import Vocabulary
 from lstmkit.errors import ConfigError, DataValidationError
-from lstmkit.models.persistence import SavableEstimator
+from lstmkit.models.base import BaseEstimator
 from lstmkit.nn.classifier import SequenceClassifierNet
-from lstmkit.training import Trainer, TrainingHistory
+from lstmkit.training import TrainingHistory
 
 INPUTS = ("auto", "text", "frames")
 
 
 @io.register_model("sequence-classifier")
-class SequenceClassifier(SavableEstimator):
+class SequenceClassifier(BaseEstimator):
     """LSTM (GRU, peephole) classifier of whole sequences: texts or real-valued frames.
 
     Network: `SequenceClassifierNet` (embedding or linear input -> recurrent layers -> pooling
@@ -407,13 +407,6 @@ class SequenceClassifier(SavableEstimator):
                 found += 1
         return found
 
-    def _trainer(self) -> Trainer:
-        return Trainer(
-            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
-            weight_decay=self.weight_decay, clip_norm=self.clip_norm,
-            lr_schedule=self.lr_schedule, early_stopping_patience=self.early_stopping_patience,
-            seed=self.seed, device=self.device, progress=self.progress,
-        )
 
 # ----------------------------------------------------------------------------- helpers
 

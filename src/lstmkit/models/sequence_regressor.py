@@ -17,7 +17,7 @@ from torch.utils.data import TensorDataset
 
 from lstmkit import io
 from lstmkit.errors import DataValidationError
-from lstmkit.models.persistence import SavableEstimator
+from lstmkit.models.base import BaseEstimator
 from lstmkit.nn.regressor import SequenceRegressorNet
 from lstmkit.training import Trainer, TrainingHistory
 
@@ -31,7 +31,7 @@ class _Scaling:
 
 
 @io.register_model("sequence-regressor")
-class SequenceRegressor(SavableEstimator):
+class SequenceRegressor(BaseEstimator):
     """LSTM (or GRU / peephole) regressor over whole sequences.
 
     Network hyperparameters go to `SequenceRegressorNet`; training ones to `TrainerConfig`.
@@ -155,14 +155,8 @@ class SequenceRegressor(SavableEstimator):
             recurrent_dropout=self.recurrent_dropout, pooling=self.pooling, compile=self.compile,
         )
 
-    def _trainer(self) -> Trainer:
-        return Trainer(
-            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
-            weight_decay=self.weight_decay, clip_norm=self.clip_norm,
-            lr_schedule=self.lr_schedule, early_stopping_patience=self.early_stopping_patience,
-            seed=self.seed, device=self.device, progress=self.progress,
-            checkpoint_dir=self.checkpoint_dir,
-        )
+    def _trainer(self, has_val: bool = True, **extra: Any) -> Trainer:
+        return super()._trainer(has_val, checkpoint_dir=self.checkpoint_dir, **extra)
 
     def _dataset(self, x: np.ndarray, lengths: np.ndarray, y: np.ndarray | None) -> TensorDataset:
         s = self.scaling_

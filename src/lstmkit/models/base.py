@@ -1,4 +1,4 @@
-"""What every saved estimator shares: save/load, its constructor config, its weights."""
+"""What every estimator shares: save/load, constructor config, weights, its Trainer."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import torch
 
 from lstmkit import io
 from lstmkit.errors import LstmkitError
+from lstmkit.training import Trainer
 
 
-class SavableEstimator:
-    """Mixin for estimators whose learned weights live in `network_` (see `lstmkit.io`).
+class BaseEstimator:
+    """Mixin for estimators whose learned weights live in `network_` (see `lstmkit.io`) and
+    whose training hyperparameters (max_epochs, batch_size, lr, weight_decay, clip_norm,
+    lr_schedule, early_stopping_patience, seed, device, progress) feed the shared Trainer.
 
     Subclasses register with `@io.register_model(kind)` and add `get_extra`/`set_extra`
     for the rest of their fitted state.
@@ -45,6 +48,16 @@ class SavableEstimator:
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
         self.network_.load_state_dict(tensors, strict=True)
+
+    def _trainer(self, has_val: bool = True, **extra: Any) -> Trainer:
+        """The Trainer for these hyperparameters (early stopping only with validation data)."""
+        return Trainer(
+            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
+            weight_decay=self.weight_decay, clip_norm=self.clip_norm,
+            lr_schedule=self.lr_schedule,
+            early_stopping_patience=self.early_stopping_patience if has_val else None,
+            seed=self.seed, device=self.device, progress=self.progress, **extra,
+        )
 
     def _is_fitted(self) -> bool:
         return hasattr(self, "network_")
