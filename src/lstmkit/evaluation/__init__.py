@@ -27,6 +27,14 @@ from lstmkit.evaluation.metrics import (
     smape,
 )
 from lstmkit.evaluation.splits import Fold, walk_forward
+from lstmkit.evaluation.trading import (
+    backtest_strategy,
+    hit_rate,
+    long_flat_positions,
+    performance,
+    strategy_returns,
+    trading_table,
+)
 
 __all__ = [
     "ARIMA",
@@ -42,16 +50,22 @@ __all__ = [
     "Naive",
     "SeasonalNaive",
     "backtest_baselines",
+    "backtest_strategy",
     "comparison_table",
     "compute_metrics",
     "directional_accuracy",
+    "hit_rate",
+    "long_flat_positions",
     "mae",
     "make_baselines",
     "mape",
     "mase",
+    "performance",
     "r2",
     "rmse",
     "score_forecasts",
     "smape",
+    "strategy_returns",
+    "trading_table",
     "walk_forward",
 ]

@@ -2,12 +2,38 @@
 
 from lstmkit.features.calendar import calendar_features, holiday_features
 from lstmkit.features.fourier import fourier_features
+from lstmkit.features.indicators import (
+    DEFAULT_INDICATORS,
+    asset_features,
+    bollinger,
+    ema,
+    indicator_features,
+    join_dated,
+    macd,
+    realized_volatility,
+    returns,
+    rsi,
+    sma,
+    volume_features,
+)
 from lstmkit.features.lags import lag_features, rolling_features
 
 __all__ = [
+    "DEFAULT_INDICATORS",
+    "asset_features",
+    "bollinger",
     "calendar_features",
+    "ema",
     "fourier_features",
     "holiday_features",
+    "indicator_features",
+    "join_dated",
     "lag_features",
+    "macd",
+    "realized_volatility",
+    "returns",
     "rolling_features",
+    "rsi",
+    "sma",
+    "volume_features",
 ]
