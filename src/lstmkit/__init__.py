@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from lstmkit import explain  # noqa: E402
 from lstmkit.data import datasets  # noqa: E402
 from lstmkit.errors import (  # noqa: E402
     CheckpointError,
@@ -51,6 +52,7 @@ __all__ = [
     "TrainingError",
     "backtest",
     "datasets",
+    "explain",
     "load",
     "save",
 ]

@@ -35,11 +35,27 @@ class Explanation:
             table.to_csv(folder / name, index=False)
         return [folder / name for name in tables]
 
+    def summary(self) -> dict[str, object]:
+        """Headline numbers: what was explained and how well the attributions add up."""
+        imp, att = self.importance, self.attribution
+        return {
+            "forecast explained": f"series {att.series!r}, origin {att.origin}, "
+                                  + ("mean over the horizon" if att.step is None
+                                     else f"step {att.step}"),
+            "forecast / baseline forecast": f"{att.forecast:.6g} / {att.baseline_forecast:.6g}",
+            "sum of attributions - difference": f"{att.delta:.3g}",
+            "permutation importance": f"{imp.metric} {imp.baseline:.6g} over {imp.n_origins} "
+                                      f"origins, {imp.repeats} repeats",
+        }
+
     def report(self, path: str | Path, title: str = "Forecast explanation") -> Path:
         """Write the self-contained HTML page (heat-maps and bar charts)."""
         from lstmkit.report.explain import write_explain_report
 
-        return write_explain_report(path, self, title=title)
+        return write_explain_report(
+            path, title=title, importance=self.importance.table(),
+            attributions=self.attribution.cells, attention=self.attention,
+            summary=self.summary())
 
 
 def explain_model(

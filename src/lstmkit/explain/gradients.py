@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from captum.attr import IntegratedGradients
 from torch import Tensor
 
 from lstmkit.errors import ConfigError
@@ -93,6 +92,8 @@ def integrated_gradients(
         step: explain the forecast of this step (1..horizon); None: the horizon's mean.
         n_steps: points of the path integral (Gauss-Legendre).
     """
+    from captum.attr import IntegratedGradients  # imported here: it takes a while to load
+
     model = check_model(model)
     if model.strategy == "recursive":
         raise ConfigError(
