@@ -30,6 +30,7 @@ from lstmkit.nn import (  # noqa: E402
     Recurrent,
 )
 from lstmkit.training import Trainer, TrainerConfig  # noqa: E402
+from lstmkit.tuning import tune  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -55,4 +56,5 @@ __all__ = [
     "explain",
     "load",
     "save",
+    "tune",
 ]

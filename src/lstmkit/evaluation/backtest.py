@@ -31,6 +31,7 @@ from lstmkit.models.forecaster import LSTMForecaster
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+FoldCallback = Callable[[int, pd.DataFrame], None]
 
 
 @dataclass
@@ -84,6 +85,7 @@ def backtest(
     baseline_max_train: int | None = None,
     metrics: Sequence[str] = (*DEFAULT_METRICS, "directional_accuracy"),
     on_progress: Progress | None = None,
+    on_fold: FoldCallback | None = None,
 ) -> BacktestResult:
     """Walk-forward backtest of `model` (None: baselines only) and `baselines`.
 
@@ -94,6 +96,8 @@ def backtest(
     first seasonal lag of the frequency, e.g. 48 for half-hourly data); `seasonalities` feed
     MSTL (default: the frequency's seasonal lags). Statistical baselines are fitted on at
     most `baseline_max_train` trailing rows (default: 12 of the longest seasonal cycles).
+    `on_fold(k, metrics)` is called after the model's fold k with that fold's metrics
+    (model, fold, metric, value), before the next fold trains (e.g. to prune a search).
     """
     say = on_progress or (lambda message: None)
     series = _load(model, data, target, time_col, id_col, freq)
@@ -121,7 +125,10 @@ def backtest(
     history = pd.DataFrame()
     if model is not None:
         say(f"training {type(model).__name__} for {folds} fold(s)")
-        lstm, history, seconds["lstm"] = _backtest_model(model, series, splits, refit, say)
+        scored_fold = None if on_fold is None else (
+            lambda k, part: on_fold(k, _score(part, per_series, splits, season, metrics)))
+        lstm, history, seconds["lstm"] = _backtest_model(model, series, splits, refit, say,
+                                                         scored_fold)
         parts.append(lstm)
     if not isinstance(baselines, str) and list(baselines) == ["all"]:
         baselines = "all"
@@ -137,6 +144,17 @@ def backtest(
             result.insert(0, "unique_id", uid)
             parts.append(result)
     forecasts = pd.concat(parts, ignore_index=True)
+    metric_frame = _score(forecasts, per_series, splits, season, metrics)
+    forecasts["ds"] = _times_at(forecasts, {u: f["ds"] for u, f in per_series.items()})
+    settings = {"folds": folds, "fold_length": fold_length or horizon, "step": step or horizon,
+                "gap": gap, "window": window, "refit": refit, "season": season,
+                "seasonalities": list(seasonalities), "baseline_max_train": max_train}
+    return BacktestResult(forecasts, metric_frame, splits, history, seconds, season, settings)
+
+
+def _score(forecasts: pd.DataFrame, per_series: dict[str, pd.DataFrame],
+           splits: dict[str, list[Fold]], season: int, metrics: Sequence[str]) -> pd.DataFrame:
+    """Metrics (model, fold, metric, value) of backtest forecasts, mean over series."""
     scored = []
     for uid, frame in per_series.items():
         rows = forecasts[forecasts["unique_id"] == uid]
@@ -145,13 +163,8 @@ def backtest(
         quantiles = score_quantiles(rows)
         if not quantiles.empty:
             scored.append(quantiles)
-    metric_frame = (pd.concat(scored).groupby(["model", "fold", "metric"], sort=False)["value"]
-                    .mean().reset_index())
-    forecasts["ds"] = _times_at(forecasts, {u: f["ds"] for u, f in per_series.items()})
-    settings = {"folds": folds, "fold_length": fold_length or horizon, "step": step or horizon,
-                "gap": gap, "window": window, "refit": refit, "season": season,
-                "seasonalities": list(seasonalities), "baseline_max_train": max_train}
-    return BacktestResult(forecasts, metric_frame, splits, history, seconds, season, settings)
+    return (pd.concat(scored).groupby(["model", "fold", "metric"], sort=False)["value"]
+            .mean().reset_index())
 
 
 def quantile_column(level: float) -> str:
@@ -202,8 +215,11 @@ def _load(model: LSTMForecaster | None, data: Any, target: str, time_col: str,
 
 
 def _backtest_model(model: LSTMForecaster, series: SeriesFrame, splits: dict[str, list[Fold]],
-                    refit: bool | int, say: Progress) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-    """Fit per fold (per `refit`) on rows before the fold; forecast each fold's origins."""
+                    refit: bool | int, say: Progress,
+                    on_fold: FoldCallback | None = None,
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Fit per fold (per `refit`) on rows before the fold; forecast each fold's origins;
+    `on_fold(k, forecasts)` gets each fold's forecasts as soon as they exist."""
     n_folds = len(next(iter(splits.values())))
     every = 1 if refit is True else (n_folds if refit is False else int(refit))
     if every < 1:
@@ -249,5 +265,7 @@ def _backtest_model(model: LSTMForecaster, series: SeriesFrame, splits: dict[str
             bands = fitted.forecast_quantiles(design, origins)
             for j, level in enumerate(fitted.quantiles_):
                 parts[-1][quantile_column(level)] = bands[..., j].ravel()
+        if on_fold is not None:
+            on_fold(k, parts[-1])
     seconds = time.perf_counter() - started
     return pd.concat(parts, ignore_index=True), pd.concat(curves, ignore_index=True), seconds
