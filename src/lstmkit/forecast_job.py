@@ -3,6 +3,16 @@
 `ForecastConfig` holds every option (YAML round trip); `run_forecast` backtests the LSTM
 against the baselines, writes metrics.csv, forecasts.csv and report.html, then (unless
 `backtest_only`) trains on all the data, saves the model and forecasts the future.
+
+Market data: with `tickers`, the data (a long price table such as the ``stocks`` dataset)
+becomes the business-day frame of the first ticker built by
+`lstmkit.features.indicators.asset_features` (target e.g. ``logreturn``, the indicators and
+the related tickers' returns as past covariates), optionally joined with a dated `sentiment`
+CSV; `trading_cost_bps` adds a long/flat strategy backtest of the one-step forecasts
+(``trading.csv``). Two baselines are computed here: ``zero`` (a forecast of 0: on a returns
+target, the random walk of the price) and ``ridge_covariates`` (ridge regression of the
+target on the last observed target and covariates, one model per step), both on the
+backtest's folds and metrics.
 """
 
 from __future__ import annotations
@@ -15,17 +25,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from lstmkit import io
 from lstmkit.data import datasets
-from lstmkit.data.loading import SeriesFrame, load_series
+from lstmkit.data.loading import SeriesFrame, load_series, read_table
 from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.evaluation.backtest import BacktestResult, backtest
+from lstmkit.evaluation.compare import score_forecasts
+from lstmkit.evaluation.metrics import DEFAULT_METRICS
+from lstmkit.evaluation.splits import Fold
+from lstmkit.evaluation.trading import fold_trading_metrics, trading_table
+from lstmkit.features.indicators import asset_columns, asset_features, join_dated
 from lstmkit.models.forecaster import LSTMForecaster
 
 CONFIG_FILE = "config.yaml"
+JOB_BASELINES = ("zero", "ridge_covariates")
+"""Baselines run by the job itself (the others are `lstmkit.evaluation.baselines`)."""
+RETURN_KINDS = ("log", "simple")
 
 
 @dataclass
@@ -81,11 +103,32 @@ class ForecastConfig:
     season: int | None = None
     seasonalities: list[int] | None = None
     baseline_max_train: int | None = None
+    metrics: list[str] | None = None  # None: MAE, RMSE, MAPE, sMAPE, MASE, R², direction
     backtest_only: bool = False
+    start: str | None = None  # keep rows from this time on (features still see earlier rows)
+    end: str | None = None  # keep rows up to this time
+    # market data: the first ticker is forecast, the others are related assets
+    tickers: list[str] = field(default_factory=list)
+    indicators: dict[str, Any] | None = None  # indicator spec; None: DEFAULT_INDICATORS
+    price_col: str = "adj_close"
+    volume_col: str = "volume"
+    sentiment: str | None = None  # CSV: dates in the first column, values -> past covariates
+    trading_cost_bps: float | None = None  # long/flat backtest of one-step return forecasts
+    trading_returns: str = "log"  # the target is a "log" or "simple" return
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.dataset is None):
             raise ConfigError("give exactly one of a data file (DATA) or --dataset NAME")
+        if self.trading_returns not in RETURN_KINDS:
+            raise ConfigError(f"trading_returns must be one of {list(RETURN_KINDS)}, got "
+                              f"{self.trading_returns!r}")
+        if self.trading_cost_bps is not None and self.horizon != 1:
+            raise ConfigError(
+                f"trading_cost_bps scores one-step forecasts of one series; got horizon="
+                f"{self.horizon}: set horizon 1 (or drop trading_cost_bps)")
+        if self.sentiment is not None and not self.tickers:
+            raise ConfigError("sentiment joins a dated series to market data; give tickers "
+                              "too, or add the series to the data as a past covariate")
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> ForecastConfig:
@@ -122,7 +165,7 @@ class ForecastConfig:
             lookback=self.lookback, horizon=self.horizon, strategy=self.strategy,
             hidden_size=self.hidden_size, num_layers=self.num_layers, cell=self.cell,
             dropout=self.dropout, attention=self.attention, seasonal_lags=self.seasonal_lags,
-            past_covariates=self.past_covariates, future_covariates=self.future_covariates,
+            past_covariates=self.covariates(), future_covariates=self.future_covariates,
             calendar=self.calendar, fourier=self.fourier or None, scaler=self.scaler,
             target_transform=self.target_transform,
             loss=self.loss, likelihood=self.likelihood, quantiles=self.quantiles,
@@ -133,15 +176,69 @@ class ForecastConfig:
             train_stride=self.train_stride, seed=self.seed, progress=False,
         )
 
+    def covariates(self) -> list[str]:
+        """Past covariates: as given; for market data left empty, every built feature."""
+        if self.past_covariates or not self.tickers:
+            return list(self.past_covariates)
+        names = asset_columns(self.tickers, self.indicators)
+        return [n for n in [*names, *self._sentiment_columns()] if n != self.target]
+
     def load_data(self) -> SeriesFrame:
-        """The validated series (file or bundled dataset)."""
+        """The validated series (file, bundled dataset or market frame), within start/end."""
         source: Any = self.data
-        if self.dataset is not None:
+        if self.tickers:
+            source = self.market_frame()
+        elif self.dataset is not None:
             source = datasets.load(self.dataset)
-        covariates = list(self.past_covariates) + list(self.future_covariates)
-        return load_series(source, time_col=self.time_col, target=self.target,
-                           id_col=self.id_col, covariates=covariates, freq=self.freq,
-                           fill_gaps=self.fill_gaps, impute=self.impute)
+        covariates = self.covariates() + list(self.future_covariates)
+        series = load_series(source, time_col=self.time_col, target=self.target,
+                             id_col=None if self.tickers else self.id_col,
+                             covariates=covariates, freq=self.freq or (
+                                 "B" if self.tickers else None),
+                             fill_gaps=self.fill_gaps, impute=self.impute)
+        return self._within_dates(series)
+
+    def market_frame(self) -> pd.DataFrame:
+        """The business-day frame of the first ticker (see `asset_features`), with the
+        sentiment columns joined."""
+        if self.dataset == "stocks":
+            prices = datasets.stock_prices(self.tickers)
+        elif self.dataset is not None:
+            prices = datasets.load(self.dataset)
+        else:
+            prices, _ = read_table(self.data or "")
+        id_col = self.id_col or "ticker"
+        if self.time_col in prices.columns:
+            prices = prices.assign(**{self.time_col: pd.to_datetime(prices[self.time_col])})
+        if id_col in prices.columns:
+            prices = prices.assign(**{id_col: prices[id_col].astype(str)})
+        frame = asset_features(prices, self.tickers, indicators=self.indicators,
+                               price=self.price_col, volume=self.volume_col, id_col=id_col,
+                               time_col=self.time_col)
+        if self.sentiment is None:
+            return frame
+        dated = _read_dated(self.sentiment)
+        return join_dated(frame, dated, time_col=self.time_col, date_col=dated.columns[0])
+
+    def _sentiment_columns(self) -> list[str]:
+        return [] if self.sentiment is None else list(_read_dated(self.sentiment).columns[1:])
+
+    def _within_dates(self, series: SeriesFrame) -> SeriesFrame:
+        if self.start is None and self.end is None:
+            return series
+        ds = series.frame["ds"]
+        try:
+            keep = ((ds >= pd.Timestamp(self.start)) if self.start else True) & (
+                (ds <= pd.Timestamp(self.end)) if self.end else True)
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"start/end must be dates such as 2010-01-04, got "
+                              f"start={self.start!r}, end={self.end!r}: {err}") from None
+        frame = series.frame[np.asarray(keep, dtype=bool)].reset_index(drop=True)
+        if frame.empty:
+            raise DataValidationError(
+                f"no rows between start={self.start} and end={self.end}; the data runs from "
+                f"{ds.min()} to {ds.max()}")
+        return dataclasses.replace(series, frame=frame)
 
 
 def run_forecast(config: ForecastConfig, output: str | Path,
@@ -155,17 +252,30 @@ def run_forecast(config: ForecastConfig, output: str | Path,
     future = _future_frame(config)  # read and checked before any training
     say(f"data: {len(series.frame):,} rows, {len(series.ids)} series, frequency {series.freq}")
     started = time.perf_counter()
+    library, own = _split_baselines(config.baselines)
+    metrics = tuple(config.metrics or (*DEFAULT_METRICS, "directional_accuracy"))
     result = backtest(
         config.model(), series, folds=config.folds, fold_length=config.fold_length,
         step=config.step, gap=config.gap, window=config.window, train_size=config.train_size,
-        refit=config.refit, baselines=config.baselines, season=config.season,
+        refit=config.refit, baselines=library, season=config.season,
         seasonalities=config.seasonalities, baseline_max_train=config.baseline_max_train,
-        on_progress=say,
+        metrics=metrics, on_progress=say,
     )
+    result = add_job_baselines(result, series, own, config.horizon, metrics)
+    if config.trading_cost_bps is not None:
+        per_fold = fold_trading_metrics(result.forecasts, cost_bps=config.trading_cost_bps,
+                                        log_returns=config.trading_returns == "log")
+        result = dataclasses.replace(result, metrics=pd.concat([result.metrics, per_fold],
+                                                               ignore_index=True))
     backtest_seconds = time.perf_counter() - started
     write_results(result, series, config, out)
     summary: dict[str, Any] = {"output": str(out), "table": result.table(),
                                "backtest_seconds": backtest_seconds, "seconds": result.seconds}
+    if config.trading_cost_bps is not None:
+        trading = trading_table(result.forecasts, cost_bps=config.trading_cost_bps,
+                                log_returns=config.trading_returns == "log")
+        trading.to_csv(out / "trading.csv", index=False)
+        summary["trading"] = trading
     if config.backtest_only:
         return summary
     say("training the final model on all the data")
@@ -222,6 +332,78 @@ def parse_fourier(value: Any) -> dict[float, int]:
                 f"fourier takes PERIOD:ORDER such as 48:3 (or a mapping 48: 3), got "
                 f"{period!r}:{order!r}") from err
     return out
+
+
+def _split_baselines(baselines: list[str] | str) -> tuple[list[str] | str, list[str]]:
+    """(names for `backtest`, names run by this job)."""
+    if isinstance(baselines, str):
+        baselines = [baselines]
+    own = [b for b in baselines if b in JOB_BASELINES]
+    library = [b for b in baselines if b not in JOB_BASELINES]
+    return ("all" if library == ["all"] else library), own
+
+
+def add_job_baselines(result: BacktestResult, series: SeriesFrame, names: list[str],
+                      horizon: int, metrics: tuple[str, ...]) -> BacktestResult:
+    """`result` with the ``zero`` and ``ridge_covariates`` baselines (`JOB_BASELINES`) added,
+    forecast on the same folds and scored with the same metrics."""
+    if not names:
+        return result
+    parts, scored = [], []
+    for uid, folds in result.folds.items():
+        frame = series.series(uid)
+        rows = pd.concat([_job_forecasts(name, frame, series.covariates, folds, horizon)
+                          for name in names], ignore_index=True)
+        rows.insert(0, "unique_id", uid)
+        scored.append(score_forecasts(rows, frame["y"].to_numpy(float), folds,
+                                      season=result.season, names=metrics))
+        rows["ds"] = frame["ds"].to_numpy()[rows["position"].to_numpy()]
+        parts.append(rows)
+    scores = (pd.concat(scored).groupby(["model", "fold", "metric"], sort=False)["value"]
+              .mean().reset_index())
+    return dataclasses.replace(
+        result, forecasts=pd.concat([result.forecasts, *parts], ignore_index=True),
+        metrics=pd.concat([result.metrics, scores], ignore_index=True))
+
+
+def _job_forecasts(name: str, frame: pd.DataFrame, covariates: tuple[str, ...],
+                   folds: list[Fold], horizon: int) -> pd.DataFrame:
+    """Forecast rows (fold, origin, step, position, model, forecast, actual) of one series."""
+    y = frame["y"].to_numpy(np.float64)
+    features = frame[["y", *covariates]].to_numpy(np.float64)
+    parts = []
+    for fold in folds:
+        for step in range(1, horizon + 1):
+            if name == "zero":
+                forecast = np.zeros(len(fold.origins))
+            else:  # ridge_covariates: row t's target and covariates -> y[t + step]
+                rows = np.arange(fold.train_start, fold.train_end - step)
+                if len(rows) < 2:
+                    raise DataValidationError(
+                        f"ridge_covariates: fold {fold.index} has {len(rows)} training rows "
+                        f"for step {step}; give the folds more training data")
+                model = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
+                model.fit(features[rows], y[rows + step])
+                forecast = model.predict(features[fold.origins - 1])
+            position = fold.origins + step - 1
+            parts.append(pd.DataFrame({
+                "fold": fold.index, "origin": fold.origins, "step": step,
+                "position": position, "model": name, "forecast": forecast,
+                "actual": y[position]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _read_dated(path: str) -> pd.DataFrame:
+    """A CSV of dates (first column) and numeric values."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise DataValidationError(f"cannot read sentiment {path}: {err}") from err
+    if table.shape[1] < 2:
+        raise DataValidationError(
+            f"sentiment {path} has columns {list(table.columns)}; it needs a date column "
+            "first and at least one value column (e.g. date,sentiment)")
+    return table
 
 
 def _future_frame(config: ForecastConfig) -> pd.DataFrame | None:

@@ -9,6 +9,7 @@ import pytest
 from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.evaluation.trading import (
     backtest_strategy,
+    fold_trading_metrics,
     hit_rate,
     long_flat_positions,
     performance,
@@ -81,3 +82,15 @@ def test_bad_inputs_are_named() -> None:
         strategy_returns(RETURNS, [1, 1, 1, 1], cost_bps=-1)
     with pytest.raises(DataValidationError, match="NaN or infinite at row 1"):
         strategy_returns([0.1, np.nan], [1, 1])
+
+
+def test_fold_metrics_start_each_fold_flat() -> None:
+    forecasts = pd.DataFrame({
+        "model": "m", "fold": [0, 0, 1, 1],
+        "ds": pd.bdate_range("2022-01-03", periods=4),
+        "forecast": [1.0, 1.0, 1.0, -1.0], "actual": np.log1p(RETURNS),
+    })
+    got = fold_trading_metrics(forecasts, cost_bps=100).set_index(["fold", "metric"])["value"]
+    assert got[(0, "total_return")] == pytest.approx((1.10 - 0.01) * 0.95 - 1)
+    assert got[(1, "total_return")] == pytest.approx((1.02 - 0.01) * (1 - 0.01) - 1)  # in, out
+    assert got[(1, "hit_rate")] == 1.0

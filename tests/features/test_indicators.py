@@ -8,9 +8,11 @@ import pytest
 
 from lstmkit.errors import ConfigError, DataValidationError, LstmkitError
 from lstmkit.features import (
+    asset_columns,
     asset_features,
     bollinger,
     ema,
+    indicator_columns,
     indicator_features,
     join_dated,
     macd,
@@ -214,6 +216,15 @@ def test_asset_features_fill_holidays_with_zero_returns_and_join_related_assets(
     day = pd.Timestamp("2020-01-21")  # after the holiday: the return since the last trade
     row = out.set_index("ds").loc[day]
     assert row["logreturn"] == pytest.approx(np.log(aaa[day] / aaa[pd.Timestamp("2020-01-17")]))
+
+
+def test_column_names_are_known_before_computing() -> None:
+    prices = stock_prices(80)
+    out = asset_features(prices, ["AAA", "BBB"])
+    assert list(out.columns) == ["ds", "price", "logreturn", *asset_columns(["AAA", "BBB"])]
+    spec = {"macd": [3, 6, 2], "bollinger": [5], "volatility": [4]}
+    got = indicator_features(prices[prices["ticker"] == "AAA"], spec, price="adj_close")
+    assert list(got.columns) == indicator_columns(spec)
 
 
 def test_asset_features_errors() -> None:

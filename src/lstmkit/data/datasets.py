@@ -11,7 +11,7 @@ made. Each loader's docstring records where the data comes from and under which 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from types import ModuleType
@@ -118,6 +118,18 @@ def load_stocks() -> pd.DataFrame:
     data["volume"] = data["volume"].astype("int64")
     columns = ["ticker", "ds", "open", "high", "low", "close", "volume", "adj_close"]
     return data[columns].sort_values(["ticker", "ds"], ignore_index=True)
+
+
+def stock_prices(tickers: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows of `tickers` (default: all) of the ``stocks`` dataset, in the given order."""
+    chosen = list(STOCK_TICKERS if tickers is None else tickers)
+    unknown = [t for t in chosen if t not in STOCK_TICKERS]
+    if unknown or not chosen:
+        raise ConfigError(
+            f"unknown ticker(s) {unknown or chosen}; the stocks dataset has "
+            f"{list(STOCK_TICKERS)}")
+    prices = load_stocks()
+    return prices[prices["ticker"].isin(chosen)].reset_index(drop=True)
 
 
 def _read_bundled(filename: str, rows: int, **read_csv: Any) -> pd.DataFrame:

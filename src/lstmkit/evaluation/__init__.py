@@ -29,6 +29,7 @@ from lstmkit.evaluation.metrics import (
 from lstmkit.evaluation.splits import Fold, walk_forward
 from lstmkit.evaluation.trading import (
     backtest_strategy,
+    fold_trading_metrics,
     hit_rate,
     long_flat_positions,
     performance,
@@ -54,6 +55,7 @@ __all__ = [
     "comparison_table",
     "compute_metrics",
     "directional_accuracy",
+    "fold_trading_metrics",
     "hit_rate",
     "long_flat_positions",
     "mae",

@@ -122,3 +122,20 @@ def trading_table(forecasts: pd.DataFrame, *, cost_bps: float, log_returns: bool
         raise DataValidationError("forecasts is empty; nothing to trade")
     table = pd.DataFrame([*rows, benchmark])
     return table.sort_values("sharpe", ascending=False, ignore_index=True)
+
+
+def fold_trading_metrics(forecasts: pd.DataFrame, *, cost_bps: float, log_returns: bool = True,
+                         periods_per_year: int = PERIODS_PER_YEAR) -> pd.DataFrame:
+    """hit_rate, sharpe and total_return of every model's long/flat strategy per fold (each
+    fold starts flat), as a metrics frame (model, fold, metric, value)."""
+    if "fold" not in forecasts.columns:
+        raise DataValidationError("forecasts lack column 'fold'")
+    parts = []
+    for fold, group in forecasts.groupby("fold", sort=True):
+        table = trading_table(group, cost_bps=cost_bps, log_returns=log_returns,
+                              periods_per_year=periods_per_year)
+        table = table[table["model"] != "buy_and_hold"]
+        long = table.melt(id_vars="model", value_vars=["hit_rate", "sharpe", "total_return"],
+                          var_name="metric")
+        parts.append(long.assign(fold=int(fold))[["model", "fold", "metric", "value"]])
+    return pd.concat(parts, ignore_index=True)

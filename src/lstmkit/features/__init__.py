@@ -4,9 +4,11 @@ from lstmkit.features.calendar import calendar_features, holiday_features
 from lstmkit.features.fourier import fourier_features
 from lstmkit.features.indicators import (
     DEFAULT_INDICATORS,
+    asset_columns,
     asset_features,
     bollinger,
     ema,
+    indicator_columns,
     indicator_features,
     join_dated,
     macd,
@@ -20,12 +22,14 @@ from lstmkit.features.lags import lag_features, rolling_features
 
 __all__ = [
     "DEFAULT_INDICATORS",
+    "asset_columns",
     "asset_features",
     "bollinger",
     "calendar_features",
     "ema",
     "fourier_features",
     "holiday_features",
+    "indicator_columns",
     "indicator_features",
     "join_dated",
     "lag_features",

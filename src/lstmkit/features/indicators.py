@@ -306,6 +306,36 @@ def indicator_features(frame: pd.DataFrame, spec: Mapping[str, Any] | None = Non
     return _out(frame, out)
 
 
+def indicator_columns(spec: Mapping[str, Any] | None = None, *,
+                      volume: bool = True) -> list[str]:
+    """The column names `indicator_features` gives for `spec`, in the same order."""
+    spec = DEFAULT_INDICATORS if spec is None else spec
+    names: list[str] = []
+    for name, value in spec.items():
+        items = _spec_values(name, value) if name in INDICATOR_NAMES else []
+        if name == "returns":
+            names += [n for k in items for n in (f"return_{k}", f"logreturn_{k}")]
+        elif name == "volatility":
+            names += [f"vol_{w}" for w in items]
+        elif name in ("sma", "ema"):
+            names += [f"price_to_{name}_{w}" for w in items]
+        elif name == "rsi":
+            names += [f"rsi_{w}" for w in items]
+        elif name == "macd":
+            names += ["macd", "macd_signal", "macd_hist"]
+        elif name == "bollinger":
+            names += [f"bb_pctb_{items[0]}", f"bb_width_{items[0]}"]
+        elif name == "volume" and volume:
+            names += [n for w in items for n in (f"volume_ratio_{w}", f"volume_z_{w}")]
+    return names
+
+
+def asset_columns(tickers: Sequence[str], spec: Mapping[str, Any] | None = None) -> list[str]:
+    """The covariate columns `asset_features` gives: indicators, then related returns."""
+    related = [f"{t}_logreturn_{k}" for t in tickers[1:] for k in (1, 5)]
+    return [*indicator_columns(spec), *related]
+
+
 def _grid_prices(prices: pd.DataFrame, tickers: Sequence[str], columns: Sequence[str],
                  id_col: str, time_col: str) -> dict[str, pd.DataFrame]:
     """Each ticker's columns on one business-day grid from the latest first trading day of
