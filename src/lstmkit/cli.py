@@ -189,6 +189,8 @@ def _run_forecast_command(cfg: Any, output: Path) -> None:
     with console.status("working...") as status:
         summary = run_forecast(cfg, output, say=lambda msg: status.update(escape(msg)))
     _print_comparison(summary["table"])
+    if "trading" in summary:
+        _print_trading(summary["trading"])
     console.print(f"backtest took {summary['backtest_seconds']:.0f} s; results in {output}/ "
                   "(metrics.csv, forecasts.csv, report.html, config.yaml)")
     if "model_path" in summary:
@@ -197,6 +199,17 @@ def _run_forecast_command(cfg: Any, output: Path) -> None:
         console.print(f"future forecast written to {summary['forecast_path']}")
     if "future_note" in summary:
         console.print(escape(summary["future_note"]))
+
+
+def _print_trading(table: Any) -> None:
+    out = Table(title="long/flat on the forecast's sign, all folds in a row, after costs")
+    for column in table.columns:
+        out.add_column(column, justify="left" if column == "model" else "right")
+    for _, row in table.iterrows():
+        out.add_row(escape(str(row["model"])), *(
+            f"{row[c]:.0f}" if c in ("periods", "trades") else f"{row[c]:.3f}"
+            for c in table.columns[1:]))
+    console.print(out)
 
 
 def _print_comparison(table: Any) -> None:
