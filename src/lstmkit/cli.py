@@ -360,10 +360,12 @@ def predict(
 from lstmkit.commands.classify import classify_app  # noqa: E402
 from lstmkit.commands.detect import detect  # noqa: E402
 from lstmkit.commands.explain import explain  # noqa: E402
+from lstmkit.commands.tune import tune  # noqa: E402
 
 app.add_typer(classify_app, name="classify")
 app.command("detect")(detect)
 app.command("explain")(explain)
+app.command("tune")(tune)
 
 
 # glibc returns large freed blocks to the OS and faults them in again on the next training
