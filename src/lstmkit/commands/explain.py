@@ -35,7 +35,7 @@ def explain(
     metric: str = typer.Option("mae", help="mae or rmse."),
     time_block: int | None = typer.Option(
         None, help="Lookback steps shuffled together (default lookback / 24)."),
-    max_origins: int = typer.Option(512, min=2, help="Origins scored for importance."),
+    max_origins: int = typer.Option(256, min=2, help="Origins scored for importance."),
     attention_origins: int = typer.Option(24, min=1, help="Origins in the attention map."),
     seed: int = typer.Option(0, help="Seed of the shuffles."),
 ) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from lstmkit.data.loading import SeriesFrame
 from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.features import calendar_features
 from lstmkit.models.forecast_design import Design, check_covariates
@@ -41,12 +42,18 @@ def check_repeats(repeats: Any) -> int:
     return int(repeats)
 
 
-def design_of(model: LSTMForecaster, data: Any) -> Design:
-    """The model's feature arrays of `data` (DataFrame, CSV/Parquet path or SeriesFrame)."""
+def series_of(model: LSTMForecaster, data: Any) -> SeriesFrame:
+    """`data` (DataFrame, CSV/Parquet path or SeriesFrame) loaded and validated as the model
+    was fitted (time column, target, id column, frequency, covariates)."""
     series = model._load(data, model.target_, model.time_col_, model.id_col_,
                          model.spec_.freq, fitting=False)
     check_covariates(series.frame, model.spec_)
-    return model.design(series.frame)
+    return series
+
+
+def design_of(model: LSTMForecaster, data: Any) -> Design:
+    """The model's feature arrays of `data`."""
+    return model.design(series_of(model, data).frame)
 
 
 def valid_origins(model: LSTMForecaster, design: Design, *, known: bool = False) -> np.ndarray:
@@ -138,7 +145,12 @@ def actuals(model: LSTMForecaster, design: Design, rows: np.ndarray) -> np.ndarr
 def scaled_forecast(model: LSTMForecaster, encoder: Tensor, step: Tensor) -> Tensor:
     """(n, H) point forecasts in scaled space (the median or the mean of a probabilistic
     head); differentiable for the direct and seq2seq strategies."""
-    raw = model.network_(encoder, step)
+    return point(model, model.network_(encoder, step))
+
+
+def point(model: LSTMForecaster, raw: Tensor) -> Tensor:
+    """The point forecast in raw network outputs: the median of quantile heads, the mean of
+    Gaussian ones."""
     if model.likelihood == "quantile":
         return raw[..., list(model.quantiles_).index(0.5)]
     if model.likelihood == "gaussian":

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from lstmkit.explain._inputs import Origins, check_model, design_of, origin_rows
+from lstmkit.explain._inputs import Origins, check_model, design_of, origin_rows, series_of
 from lstmkit.explain.attention import attention_weights
 from lstmkit.explain.gradients import Attribution, integrated_gradients
 from lstmkit.explain.permutation import PermutationImportance, permutation_importance
@@ -67,7 +67,7 @@ def explain_model(
     repeats: int = 5,
     metric: str = "mae",
     time_block: int | None = None,
-    max_origins: int = 512,
+    max_origins: int = 256,
     attention_origins: int = 24,
     n_steps: int = 64,
     seed: int = 0,
@@ -76,6 +76,7 @@ def explain_model(
     gradients at `origin` (default: the latest possible one) and, when the model has
     attention, the weights at the `attention_origins` origins ending at `origin`."""
     model = check_model(model)
+    data = series_of(model, data)  # loaded and validated once
     importance = permutation_importance(
         model, data, series=series, repeats=repeats, metric=metric, time_block=time_block,
         max_origins=max_origins, seed=seed)

@@ -32,6 +32,7 @@ from lstmkit.explain._inputs import (
     features,
     latest_origins,
     origin_rows,
+    point,
     to_original,
     windows,
 )
@@ -87,7 +88,8 @@ def integrated_gradients(
     Args:
         model: a fitted `LSTMForecaster` with strategy "direct" or "seq2seq".
         data: rows holding the origin's lookback and `horizon` rows from it.
-        origin: time of the forecast's first step (None: the latest possible origin).
+        origin: time of the forecast's first step (None: the latest possible origin, of the
+            last series when there are several and `series` is not given).
         series: the series of a many-series model.
         step: explain the forecast of this step (1..horizon); None: the horizon's mean.
         n_steps: points of the path integral (Gauss-Legendre).
@@ -98,16 +100,15 @@ def integrated_gradients(
     if model.strategy == "recursive":
         raise ConfigError(
             "integrated gradients need a forecast differentiable in its inputs: strategy "
-            "'direct' or 'seq2seq' (the recursive loop feeds rounded-off forecasts back); use "
+            "'direct' or 'seq2seq' (the recursive loop rebuilds its inputs from its own "
+            "forecasts outside the autograd graph); use "
             "permutation_importance for a recursive model")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int)
                              or not 1 <= step <= model.horizon):
         raise ConfigError(f"step must be an integer in 1..{model.horizon} or None, got {step!r}")
     design = design_of(model, data)
     if origin is None:
-        rows = latest_origins(model, design, 1, series)
-        if len(rows) > 1:
-            rows = rows[-1:]
+        rows = latest_origins(model, design, 1, series)[-1:]
     else:
         rows = origin_rows(model, design, origin, series)
         if len(rows) != 1:
@@ -121,11 +122,7 @@ def integrated_gradients(
 
     def forward(enc: Tensor, *step_inputs: Tensor) -> Tensor:
         raw = net(enc, step_inputs[0] if has_steps else steps.expand(len(enc), -1, -1))
-        if model.likelihood == "quantile":
-            raw = raw[..., list(model.quantiles_).index(0.5)]
-        elif model.likelihood == "gaussian":
-            raw = raw[..., 0]
-        values = to_original(model, raw, np.repeat(uid, len(raw)))
+        values = to_original(model, point(model, raw), np.repeat(uid, len(raw)))
         return values.mean(dim=1) if step is None else values[:, step - 1]
 
     x = (encoder, steps) if has_steps else (encoder,)

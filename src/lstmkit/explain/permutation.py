@@ -83,7 +83,7 @@ def permutation_importance(
     repeats: int = 5,
     metric: Metric = "mae",
     time_block: int | None = None,
-    max_origins: int = 512,
+    max_origins: int = 256,
     seed: int = 0,
 ) -> PermutationImportance:
     """Permutation importance of every feature and every block of lookback steps.

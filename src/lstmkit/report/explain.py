@@ -21,7 +21,7 @@ from lstmkit.report.charts import _RC, OTHER_COLORS, PRIMARY_COLOR, figure_to_sv
 from lstmkit.report.html import _figure, _fmt, _summary_section, _td_text, _th, write_page
 
 MAX_BARS = 30
-MAX_LABELS = 24
+MAX_LABELS = 16
 
 
 def write_explain_report(
