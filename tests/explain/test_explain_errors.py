@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from lstmkit import LSTMForecaster
@@ -56,3 +57,15 @@ def test_recursive_model_has_no_gradients_to_integrate(make_model, data) -> None
         integrated_gradients(model, data)
     with pytest.raises(LstmkitError, match="no attention"):
         attention_weights(model, data)
+
+
+def test_many_series_need_a_series_for_one_origin(data) -> None:
+    frames = [data.assign(unique_id=uid) for uid in ("a", "b")]
+    both = pd.concat(frames, ignore_index=True)
+    model = LSTMForecaster(lookback=4, hidden_size=4, num_layers=1, max_epochs=1,
+                           seasonal_lags=[], calendar=False, progress=False)
+    model.fit(both, id_col="unique_id")
+    origin = data["ds"].iloc[50]
+    with pytest.raises(DataValidationError, match="is in 2 series; pass series=<id>"):
+        integrated_gradients(model, both, origin=origin)
+    assert integrated_gradients(model, both, origin=origin, series="b").series == "b"
