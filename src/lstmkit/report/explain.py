@@ -109,12 +109,15 @@ def _attention_section(attention: pd.DataFrame | None) -> str:
         return ""
     per_origin = attention.groupby(["origin", "offset"], sort=True)["weight"].mean().unstack()
     labels = [str(pd.Timestamp(t)) for t in per_origin.index]
+    weights = per_origin.to_numpy()
     parts = [
         '<section id="attention">\n<h2>Attention</h2>\n<p class="muted">Weights the model '
-        "put on each lookback step (each row sums to 1).</p>",
+        f"put on each lookback step (each row sums to 1): from {_fmt(np.nanmin(weights))} to "
+        f"{_fmt(np.nanmax(weights))}, where uniform attention would give "
+        f"{_fmt(1 / weights.shape[1])} to every step.</p>",
         _figure("chart-attention", "Attention per forecast origin (rows) over the lookback "
                 "steps (mean over forecast steps).",
-                _heatmap(per_origin.to_numpy(), labels, [int(v) for v in per_origin.columns],
+                _heatmap(weights, labels, [int(v) for v in per_origin.columns],
                          "lookback step (offset from the origin)", "weight",
                          "chart-attention-map-")),
     ]
