@@ -139,6 +139,18 @@ def test_classic_price_level_script_writes_the_figure_and_an_honest_table(
     assert table.loc["always up (direction only)", "directional accuracy"] == pytest.approx(up)
 
 
+def test_classic_script_scaled_on_all_days_and_bad_options(tmp_path: Path) -> None:
+    classic = load_script("classic_price_level")
+    series = classic.load_close("AAPL", "2012-06-01", "2013-03-01")
+    y, forecast, split = classic.fit_and_forecast(series, epochs=1, seed=0, scaler_fit="all")
+    assert split == int(0.8 * len(y)) and forecast.shape == (len(y) - split,)
+    assert y.min() * 0.5 < forecast.mean() < y.max() * 1.5  # back in dollars
+    with pytest.raises(ConfigError, match="scaler_fit must be one of"):
+        classic.run(tmp_path, scaler_fit="test")
+    with pytest.raises(ConfigError, match=r"unknown ticker\(s\) \['AMZN'\]"):
+        classic.load_close("AMZN")
+
+
 def test_sentiment_proxy_is_breadth_in_minus_one_to_one() -> None:
     proxy = load_script("make_sentiment_proxy").breadth(stock_prices())
     assert proxy["sentiment_proxy"].between(-1, 1).all()
