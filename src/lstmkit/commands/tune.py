@@ -111,7 +111,8 @@ def _print_top(result: TuneResult, n: int = 10) -> None:
     params = [c for c in top.columns if c not in fixed and not c.startswith("fold_")]
     table = Table(title=f"top {len(top)} trials by walk-forward CV {result.metric}")
     for column in ("rank", "trial", result.metric, "seconds", *params):
-        table.add_column(column, justify="left" if column in params else "right")
+        table.add_column(column, justify="left" if column in params else "right",
+                         overflow="fold")
     for rank, row in enumerate(top.to_dict("records"), start=1):
         table.add_row(str(rank), str(row["number"]), f"{row['value']:.4g}",
                       f"{row['seconds']:.1f}", *(_show(row[p]) for p in params))

@@ -26,7 +26,8 @@ ERROR = "error"  # trial user attribute: why a trial failed
 
 
 def metric_direction(metric: str, base: ForecastConfig) -> str:
-    """"minimize" or "maximize" for a metric the backtest scores; ConfigError otherwise."""
+    """Whether to minimize or maximize `metric`; ConfigError if the backtest has no such
+    metric."""
     choices = sorted(METRICS) + (["pinball"] if base.likelihood is not None else [])
     if metric not in choices:
         raise ConfigError(f"unknown metric {metric!r} to tune on; choose one of {choices} "
