@@ -136,3 +136,10 @@ def test_bad_options_fail_before_any_training(base: dict[str, Any], options: dic
     with pytest.raises(ConfigError) as info:
         tune(base, **options)
     assert message in str(info.value)
+
+
+def test_an_output_that_is_a_file_fails_before_the_search(base: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(ConfigError, match="exists and is not a folder"):
+        tune(base, trials=1, output=tmp_path / "taken")

@@ -27,7 +27,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FixedTrial, FrozenTrial, TrialState
 
-from lstmkit.errors import LstmkitError
+from lstmkit.errors import ConfigError, LstmkitError
 from lstmkit.forecast_job import ForecastConfig
 from lstmkit.tuning.errors import TuningError
 from lstmkit.tuning.objective import CVObjective, metric_direction, trial_config
@@ -77,6 +77,8 @@ def tune(
         search_space=None if search_space is None else dict(search_space), prune=prune,
         startup_trials=startup_trials, start_from_base=start_from_base)
     direction = metric_direction(options.metric, base)
+    if output is not None and Path(output).exists() and not Path(output).is_dir():
+        raise ConfigError(f"output {output} exists and is not a folder; give a folder path")
     space = (SearchSpace.default(base) if options.search_space is None
              else SearchSpace.parse(options.search_space, base))
     series = base.load_data()
@@ -104,7 +106,7 @@ def tune(
     searched = [n for n, p in space.params.items() if not isinstance(p, Fixed)]
     table = trials_table(study, searched)
     if not (table["state"] == "COMPLETE").any():
-        errors = sorted(set(table["error"]) - {""})
+        errors = [e for e in table["error"] if e]
         raise TuningError(
             f"no trial of study {name!r} completed ({len(table)} trial(s): "
             f"{table['state'].value_counts().to_dict()}); "
