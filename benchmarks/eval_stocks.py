@@ -40,6 +40,11 @@ def run(config: Path, output: Path, seed: int) -> Path:
     return folder
 
 
+def _name(model: str, label: str) -> str:
+    """The LSTM's row carries the seed label (the baselines do not depend on it)."""
+    return model + label if model == "lstm" else model
+
+
 def fold_table(folder: Path, label: str = "") -> list[str]:
     """Markdown rows: mean ± std over folds of every metric, per model, ranked by MASE."""
     table = comparison_table(pd.read_csv(folder / "metrics.csv"))
@@ -47,7 +52,7 @@ def fold_table(folder: Path, label: str = "") -> list[str]:
     for _, row in table.iterrows():
         cells = [f"{row[m + '_mean']:.4g} ± {row[m + '_std']:.2g}"
                  if m + "_mean" in row else "" for m in METRICS]
-        lines.append(f"| {row['model']}{label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_name(row['model'], label)} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -56,7 +61,7 @@ def trading_rows(folder: Path, label: str = "", models: set[str] | None = None) 
     table = pd.read_csv(folder / "trading.csv")
     if models is not None:
         table = table[table["model"].isin(models)]
-    return [f"| {row['model']}{label} | " + " | ".join(
+    return [f"| {_name(row['model'], label)} | " + " | ".join(
         f"{row[c]:.0f}" if c == "trades" else f"{row[c]:.3f}" for c in TRADING) + " |"
         for _, row in table.iterrows()]
 
@@ -71,18 +76,16 @@ def main() -> None:
     torch.set_num_threads(1)
     folders = ([args.reuse] if args.reuse is not None
                else [run(args.config, args.output, s) for s in args.seeds])
+    labels = [""] if args.reuse is not None else [f" (seed {s})" for s in args.seeds]
     print(f"command: {' '.join(sys.argv)}  |  {platform.machine()}, {platform.system()}, "
           f"torch {torch.__version__}\n")
     print("| model | " + " | ".join(METRICS) + " |\n|---|" + "---:|" * len(METRICS))
-    print("\n".join(fold_table(folders[0])))
-    for seed, folder in zip(args.seeds[1:], folders[1:], strict=False):
-        print("\n".join(r for r in fold_table(folder, f" (seed {seed})")
-                        if r.startswith("| lstm")))
+    for k, (folder, label) in enumerate(zip(folders, labels, strict=True)):
+        print("\n".join(r for r in fold_table(folder, label)
+                        if k == 0 or r.startswith("| lstm")))
     print("\n| strategy | " + " | ".join(TRADING) + " |\n|---|" + "---:|" * len(TRADING))
-    print("\n".join(trading_rows(folders[0])))
-    for seed, folder in zip(args.seeds[1:], folders[1:], strict=False):
-        print("\n".join(trading_rows(folder, f" (seed {seed})", {"lstm"})))
-
+    for k, (folder, label) in enumerate(zip(folders, labels, strict=True)):
+        print("\n".join(trading_rows(folder, label, None if k == 0 else {"lstm"})))
 
 if __name__ == "__main__":
     main()

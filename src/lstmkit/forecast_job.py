@@ -18,6 +18,7 @@ backtest's folds and metrics.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import time
 from collections.abc import Callable
@@ -105,7 +106,7 @@ class ForecastConfig:
     baseline_max_train: int | None = None
     metrics: list[str] | None = None  # None: MAE, RMSE, MAPE, sMAPE, MASE, R², direction
     backtest_only: bool = False
-    start: str | None = None  # keep rows from this time on (features still see earlier rows)
+    start: str | None = None  # keep rows from this time on (market indicators see earlier)
     end: str | None = None  # keep rows up to this time
     # market data: the first ticker is forecast, the others are related assets
     tickers: list[str] = field(default_factory=list)
@@ -119,6 +120,9 @@ class ForecastConfig:
     def __post_init__(self) -> None:
         if (self.data is None) == (self.dataset is None):
             raise ConfigError("give exactly one of a data file (DATA) or --dataset NAME")
+        for name in ("start", "end"):  # YAML reads an unquoted 2011-01-03 as a date
+            if isinstance(getattr(self, name), datetime.date):
+                setattr(self, name, getattr(self, name).isoformat())
         if self.trading_returns not in RETURN_KINDS:
             raise ConfigError(f"trading_returns must be one of {list(RETURN_KINDS)}, got "
                               f"{self.trading_returns!r}")
