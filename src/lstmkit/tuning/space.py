@@ -115,6 +115,9 @@ class SearchSpace:
             "dropout": {"low": 0.0, "high": 0.5},
             "lr": {"low": 1e-4, "high": 1e-2, "log": True},
             "batch_size": [64, 128, 256, 512],
+            # peephole runs a compiled loop that compiles again for every new shape: on 2
+            # busy cores a tiny model's first fit took 175 s (lstm: 6 s); leave it out of a
+            # user space when trials must be quick
             "cell": list(CELLS),
         }
         if base.strategy != "recursive":
