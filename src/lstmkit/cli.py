@@ -272,6 +272,14 @@ def forecast(
     refit: bool | None = typer.Option(None, "--refit/--no-refit", help="Train per fold."),
     baselines: str | None = typer.Option(None, help="all, none, or names separated by commas."),
     season: int | None = typer.Option(None, help="Season for MASE and seasonal naive."),
+    ticker: list[str] = typer.Option(
+        [], help="Market data: the ticker to forecast, then related ones (repeatable)."),
+    sentiment: str | None = typer.Option(
+        None, help="Market data: CSV of dates and values joined as past covariates."),
+    trading_cost_bps: float | None = typer.Option(
+        None, help="Long/flat strategy on one-step return forecasts, cost per trade."),
+    start: str | None = typer.Option(None, help="Keep rows from this date on."),
+    end: str | None = typer.Option(None, help="Keep rows up to this date."),
 ) -> None:
     """Backtest an LSTM against baselines, write the report, train, save and forecast."""
     values = dict(locals())
@@ -283,7 +291,7 @@ def forecast(
 def _forecast_main(data: Path | None, dataset: str | None, config: Path | None, output: Path,
                    values: dict[str, Any], backtest_only: bool) -> None:
     renames = {"past_cov": "past_covariates", "future_cov": "future_covariates",
-               "epochs": "max_epochs"}
+               "epochs": "max_epochs", "ticker": "tickers"}
     values = {renames.get(k, k): v for k, v in values.items()}
     if isinstance(values.get("baselines"), str) and values["baselines"] != "all":
         names = [b.strip() for b in values["baselines"].split(",") if b.strip()]

@@ -70,6 +70,15 @@ def test_cli_run_scores_every_model_and_the_strategy(tmp_path: Path) -> None:
     assert ForecastConfig.from_dict(saved) == ForecastConfig.from_dict(TINY)
 
 
+def test_cli_options_override_the_market_config(tmp_path: Path) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY), encoding="utf-8")
+    result = CliRunner().invoke(app, ["forecast", "--config", str(config), "--ticker", "AAPL",
+                                      "--ticker", "NFLX", "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "unknown ticker(s) ['NFLX']" in result.output and "'MSFT'" in result.output
+
+
 def test_the_example_config_round_trips_and_uses_the_sentiment_slot() -> None:
     config = ForecastConfig.from_yaml(EXAMPLES / "forecast.yaml")
     assert ForecastConfig.from_dict(config.to_dict()) == config
