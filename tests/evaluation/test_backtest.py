@@ -109,3 +109,10 @@ def test_quantile_forecasts_are_scored_for_coverage_and_pinball() -> None:
     inside = ((lstm["actual"] >= lstm["q0.1"]) & (lstm["actual"] <= lstm["q0.9"]))
     assert cover.mean() == pytest.approx(inside.groupby(lstm["fold"]).mean().mean())
     assert set(m[m.metric == "pinball"]["model"]) == {"lstm"}
+    levels = np.array([0.1, 0.5, 0.9])
+    first = lstm[lstm["fold"] == 0]
+    error = first["actual"].to_numpy()[:, None] - first[["q0.1", "q0.5", "q0.9"]].to_numpy()
+    pinball = np.maximum(levels * error, (levels - 1) * error).mean()
+    score = m[(m.model == "lstm") & (m.fold == 0)].set_index("metric")["value"]
+    assert score["pinball"] == pytest.approx(pinball)
+    assert score["crps"] == pytest.approx(2 * pinball)

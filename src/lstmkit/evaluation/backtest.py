@@ -24,6 +24,12 @@ from lstmkit.errors import ConfigError
 from lstmkit.evaluation.baselines import backtest_baselines, make_baselines
 from lstmkit.evaluation.compare import comparison_table, score_forecasts
 from lstmkit.evaluation.metrics import DEFAULT_METRICS
+from lstmkit.evaluation.probabilistic import (
+    crps_quantiles,
+    interval_coverage,
+    interval_width,
+    pinball_loss,
+)
 from lstmkit.evaluation.splits import Fold, walk_forward
 from lstmkit.models.forecast_design import default_seasonal_lags
 from lstmkit.models.forecaster import LSTMForecaster
@@ -173,24 +179,24 @@ def quantile_column(level: float) -> str:
 
 
 def score_quantiles(forecasts: pd.DataFrame) -> pd.DataFrame:
-    """Pinball loss (mean over levels), coverage and width of the outermost interval, per
-    model and fold, for the rows that carry quantile columns (model, fold, metric, value)."""
+    """Pinball loss (mean over levels), CRPS (its quantile approximation), coverage and width
+    of the outermost interval, per model and fold, for the rows that carry quantile columns
+    (model, fold, metric, value)."""
     columns = sorted((c for c in forecasts.columns if c.startswith("q") and c[1:2].isdigit()),
                      key=lambda c: float(c[1:]))
     rows: list[tuple[str, int, str, float]] = []
     if not columns:
         return pd.DataFrame(rows, columns=["model", "fold", "metric", "value"])
-    levels = np.array([float(c[1:]) for c in columns])
+    levels = [float(c[1:]) for c in columns]
     nominal = round(100 * (levels[-1] - levels[0]))
     for (model, fold), group in forecasts.dropna(subset=columns).groupby(["model", "fold"]):
         q = group[columns].to_numpy()
-        actual = group["actual"].to_numpy()[:, None]
-        error = actual - q
-        pinball = np.maximum(levels * error, (levels - 1) * error).mean()
-        inside = (actual[:, 0] >= q[:, 0]) & (actual[:, 0] <= q[:, -1])
-        rows += [(model, fold, "pinball", float(pinball)),
-                 (model, fold, f"coverage_{nominal}", float(inside.mean())),
-                 (model, fold, f"width_{nominal}", float((q[:, -1] - q[:, 0]).mean()))]
+        actual = group["actual"].to_numpy()
+        rows += [(model, fold, "pinball", pinball_loss(actual, q, levels)),
+                 (model, fold, "crps", crps_quantiles(actual, q, levels)),
+                 (model, fold, f"coverage_{nominal}",
+                  interval_coverage(actual, q[:, 0], q[:, -1])),
+                 (model, fold, f"width_{nominal}", interval_width(q[:, 0], q[:, -1]))]
     return pd.DataFrame(rows, columns=["model", "fold", "metric", "value"])
 
 
