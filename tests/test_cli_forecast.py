@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -109,3 +110,27 @@ def test_bad_future_file_is_refused_before_training(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "missing column(s) ['open']" in result.output
     assert not (out / "model").exists() and not (out / "metrics.csv").exists()
+
+
+def test_interval_backtest_writes_quantile_columns_and_scores(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    config = tmp_path / "q.yaml"
+    config.write_text(yaml.safe_dump({
+        "data": str(data), "time_col": "when", "target": "load", "likelihood": "quantile",
+        "quantiles": [0.1, 0.5, 0.9], "calibrate_intervals": "recent",
+        "calibration_window": 3, "lookback": 24, "horizon": 6, "hidden_size": 8,
+        "num_layers": 1, "max_epochs": 1, "folds": 2, "fold_length": 12, "step": 6,
+        "baselines": ["naive"]}))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["backtest", "--config", str(config), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    forecasts = pd.read_csv(out / "forecasts.csv")
+    lstm = forecasts[forecasts["model"] == "lstm"]
+    assert lstm[["q0.1", "q0.5", "q0.9"]].notna().all().all()
+    assert forecasts.loc[forecasts["model"] == "naive", "q0.1"].isna().all()
+    assert (lstm["q0.1"] <= lstm["q0.9"]).all()
+    metrics = pd.read_csv(out / "metrics.csv")
+    scores = metrics[metrics["model"] == "lstm"].groupby("metric")["value"].mean()
+    inside = (lstm["actual"] >= lstm["q0.1"]) & (lstm["actual"] <= lstm["q0.9"])
+    assert scores["coverage_80"] == pytest.approx(inside.groupby(lstm["fold"]).mean().mean())
+    assert scores["crps"] == pytest.approx(2 * scores["pinball"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from lstmkit import explain  # noqa: E402
+from lstmkit import explain, features  # noqa: E402
 from lstmkit.data import datasets  # noqa: E402
 from lstmkit.errors import (  # noqa: E402
     CheckpointError,
@@ -54,6 +54,7 @@ __all__ = [
     "backtest",
     "datasets",
     "explain",
+    "features",
     "load",
     "save",
     "tune",

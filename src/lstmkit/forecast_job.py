@@ -306,6 +306,7 @@ def write_results(result: BacktestResult, series: SeriesFrame, config: ForecastC
     result.metrics.to_csv(out / "metrics.csv", index=False)
     forecasts = result.forecasts.rename(columns={"ds": "time"})
     columns = ["time", "fold", "model", "actual", "forecast", "unique_id", "origin", "step"]
+    columns += [c for c in forecasts.columns if c.startswith("q") and c[1:2].isdigit()]
     forecasts[columns].to_csv(out / "forecasts.csv", index=False)
     frame = series.frame
     summary = {
