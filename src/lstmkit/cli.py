@@ -212,16 +212,23 @@ def _print_trading(table: Any) -> None:
     console.print(out)
 
 
+_HEADLINE = ("mase", "mae", "rmse", "smape", "coverage_", "crps", "hit_rate")
+
+
 def _print_comparison(table: Any) -> None:
+    """The ranked table with the headline metrics (every metric is in metrics.csv)."""
     metrics = [c[:-5] for c in table.columns if c.endswith("_mean")]
-    out = Table(title="walk-forward backtest (mean ± std over folds)")
+    shown = [m for key in _HEADLINE for m in metrics if m == key or
+             (key.endswith("_") and m.startswith(key))][:6] or metrics[:6]
+    out = Table(title="walk-forward backtest (mean ± std over folds)",
+                caption="every metric per fold: metrics.csv")
     out.add_column("rank", justify="right")
     out.add_column("model")
-    for name in metrics:
+    for name in shown:
         out.add_column(name.upper(), justify="right")
     for _, row in table.iterrows():
         out.add_row(str(row["rank"]), escape(str(row["model"])), *(
-            f"{row[m + '_mean']:.4g} ± {row[m + '_std']:.2g}" for m in metrics))
+            f"{row[m + '_mean']:.4g} ± {row[m + '_std']:.2g}" for m in shown))
     console.print(out)
 
 
