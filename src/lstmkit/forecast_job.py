@@ -6,13 +6,11 @@ against the baselines, writes metrics.csv, forecasts.csv and report.html, then (
 
 Market data: with `tickers`, the data (a long price table such as the ``stocks`` dataset)
 becomes the business-day frame of the first ticker built by
-`lstmkit.features.indicators.asset_features` (target e.g. ``logreturn``, the indicators and
-the related tickers' returns as past covariates), optionally joined with a dated `sentiment`
+`lstmkit.features.market.market_frame` (target e.g. ``logreturn``, the indicators and the
+related tickers' returns as past covariates), optionally joined with a dated `sentiment`
 CSV; `trading_cost_bps` adds a long/flat strategy backtest of the one-step forecasts
-(``trading.csv``). Two baselines are computed here: ``zero`` (a forecast of 0: on a returns
-target, the random walk of the price) and ``ridge_covariates`` (ridge regression of the
-target on the last observed target and covariates, one model per step), both on the
-backtest's folds and metrics.
+(``trading.csv``). The baselines ``zero`` and ``ridge_covariates`` are run on the
+backtest's folds by `lstmkit.evaluation.covariate_baselines`, the others by `backtest`.
 """
 
 from __future__ import annotations
@@ -29,25 +27,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from sklearn.linear_model import Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from lstmkit import io
 from lstmkit.data import datasets
-from lstmkit.data.loading import SeriesFrame, load_series, read_table
+from lstmkit.data.loading import SeriesFrame, load_series
 from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.evaluation.backtest import BacktestResult, backtest
-from lstmkit.evaluation.compare import score_forecasts
+from lstmkit.evaluation.covariate_baselines import add_covariate_baselines, split_baselines
 from lstmkit.evaluation.metrics import DEFAULT_METRICS
-from lstmkit.evaluation.splits import Fold
 from lstmkit.evaluation.trading import fold_trading_metrics, trading_table
-from lstmkit.features.indicators import asset_columns, asset_features, join_dated
+from lstmkit.features import market
 from lstmkit.models.forecaster import LSTMForecaster
 
 CONFIG_FILE = "config.yaml"
-JOB_BASELINES = ("zero", "ridge_covariates")
-"""Baselines run by the job itself (the others are `lstmkit.evaluation.baselines`)."""
 RETURN_KINDS = ("log", "simple")
 
 
@@ -184,8 +176,8 @@ class ForecastConfig:
         """Past covariates: as given; for market data left empty, every built feature."""
         if self.past_covariates or not self.tickers:
             return list(self.past_covariates)
-        names = asset_columns(self.tickers, self.indicators)
-        return [n for n in [*names, *self._sentiment_columns()] if n != self.target]
+        names = market.market_columns(self.tickers, self.indicators, sentiment=self.sentiment)
+        return [n for n in names if n != self.target]
 
     def load_data(self) -> SeriesFrame:
         """The validated series (file, bundled dataset or market frame), within start/end."""
@@ -203,29 +195,12 @@ class ForecastConfig:
         return self._within_dates(series)
 
     def market_frame(self) -> pd.DataFrame:
-        """The business-day frame of the first ticker (see `asset_features`), with the
-        sentiment columns joined."""
-        if self.dataset == "stocks":
-            prices = datasets.stock_prices(self.tickers)
-        elif self.dataset is not None:
-            prices = datasets.load(self.dataset)
-        else:
-            prices, _ = read_table(self.data or "")
-        id_col = self.id_col or "ticker"
-        if self.time_col in prices.columns:
-            prices = prices.assign(**{self.time_col: pd.to_datetime(prices[self.time_col])})
-        if id_col in prices.columns:
-            prices = prices.assign(**{id_col: prices[id_col].astype(str)})
-        frame = asset_features(prices, self.tickers, indicators=self.indicators,
-                               price=self.price_col, volume=self.volume_col, id_col=id_col,
-                               time_col=self.time_col)
-        if self.sentiment is None:
-            return frame
-        dated = _read_dated(self.sentiment)
-        return join_dated(frame, dated, time_col=self.time_col, date_col=dated.columns[0])
-
-    def _sentiment_columns(self) -> list[str]:
-        return [] if self.sentiment is None else list(_read_dated(self.sentiment).columns[1:])
+        """The business-day frame of the first ticker, with the sentiment columns joined
+        (see `lstmkit.features.market.market_frame`)."""
+        return market.market_frame(
+            self.tickers, data=self.data, dataset=self.dataset, indicators=self.indicators,
+            price=self.price_col, volume=self.volume_col, id_col=self.id_col or "ticker",
+            time_col=self.time_col, sentiment=self.sentiment)
 
     def _within_dates(self, series: SeriesFrame) -> SeriesFrame:
         if self.start is None and self.end is None:
@@ -256,7 +231,7 @@ def run_forecast(config: ForecastConfig, output: str | Path,
     future = _future_frame(config)  # read and checked before any training
     say(f"data: {len(series.frame):,} rows, {len(series.ids)} series, frequency {series.freq}")
     started = time.perf_counter()
-    library, own = _split_baselines(config.baselines)
+    library, own = split_baselines(config.baselines)
     metrics = tuple(config.metrics or (*DEFAULT_METRICS, "directional_accuracy"))
     result = backtest(
         config.model(), series, folds=config.folds, fold_length=config.fold_length,
@@ -265,7 +240,7 @@ def run_forecast(config: ForecastConfig, output: str | Path,
         seasonalities=config.seasonalities, baseline_max_train=config.baseline_max_train,
         metrics=metrics, on_progress=say,
     )
-    result = add_job_baselines(result, series, own, config.horizon, metrics)
+    result = add_covariate_baselines(result, series, own, config.horizon, metrics)
     if config.trading_cost_bps is not None:
         per_fold = fold_trading_metrics(result.forecasts, cost_bps=config.trading_cost_bps,
                                         log_returns=config.trading_returns == "log")
@@ -337,78 +312,6 @@ def parse_fourier(value: Any) -> dict[float, int]:
                 f"fourier takes PERIOD:ORDER such as 48:3 (or a mapping 48: 3), got "
                 f"{period!r}:{order!r}") from err
     return out
-
-
-def _split_baselines(baselines: list[str] | str) -> tuple[list[str] | str, list[str]]:
-    """(names for `backtest`, names run by this job)."""
-    if isinstance(baselines, str):
-        baselines = [baselines]
-    own = [b for b in baselines if b in JOB_BASELINES]
-    library = [b for b in baselines if b not in JOB_BASELINES]
-    return ("all" if library == ["all"] else library), own
-
-
-def add_job_baselines(result: BacktestResult, series: SeriesFrame, names: list[str],
-                      horizon: int, metrics: tuple[str, ...]) -> BacktestResult:
-    """`result` with the ``zero`` and ``ridge_covariates`` baselines (`JOB_BASELINES`) added,
-    forecast on the same folds and scored with the same metrics."""
-    if not names:
-        return result
-    parts, scored = [], []
-    for uid, folds in result.folds.items():
-        frame = series.series(uid)
-        rows = pd.concat([_job_forecasts(name, frame, series.covariates, folds, horizon)
-                          for name in names], ignore_index=True)
-        rows.insert(0, "unique_id", uid)
-        scored.append(score_forecasts(rows, frame["y"].to_numpy(float), folds,
-                                      season=result.season, names=metrics))
-        rows["ds"] = frame["ds"].to_numpy()[rows["position"].to_numpy()]
-        parts.append(rows)
-    scores = (pd.concat(scored).groupby(["model", "fold", "metric"], sort=False)["value"]
-              .mean().reset_index())
-    return dataclasses.replace(
-        result, forecasts=pd.concat([result.forecasts, *parts], ignore_index=True),
-        metrics=pd.concat([result.metrics, scores], ignore_index=True))
-
-
-def _job_forecasts(name: str, frame: pd.DataFrame, covariates: tuple[str, ...],
-                   folds: list[Fold], horizon: int) -> pd.DataFrame:
-    """Forecast rows (fold, origin, step, position, model, forecast, actual) of one series."""
-    y = frame["y"].to_numpy(np.float64)
-    features = frame[["y", *covariates]].to_numpy(np.float64)
-    parts = []
-    for fold in folds:
-        for step in range(1, horizon + 1):
-            if name == "zero":
-                forecast = np.zeros(len(fold.origins))
-            else:  # ridge_covariates: row t's target and covariates -> y[t + step]
-                rows = np.arange(fold.train_start, fold.train_end - step)
-                if len(rows) < 2:
-                    raise DataValidationError(
-                        f"ridge_covariates: fold {fold.index} has {len(rows)} training rows "
-                        f"for step {step}; give the folds more training data")
-                model = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
-                model.fit(features[rows], y[rows + step])
-                forecast = model.predict(features[fold.origins - 1])
-            position = fold.origins + step - 1
-            parts.append(pd.DataFrame({
-                "fold": fold.index, "origin": fold.origins, "step": step,
-                "position": position, "model": name, "forecast": forecast,
-                "actual": y[position]}))
-    return pd.concat(parts, ignore_index=True)
-
-
-def _read_dated(path: str) -> pd.DataFrame:
-    """A CSV of dates (first column) and numeric values."""
-    try:
-        table = pd.read_csv(path)
-    except (OSError, ValueError) as err:
-        raise DataValidationError(f"cannot read sentiment {path}: {err}") from err
-    if table.shape[1] < 2:
-        raise DataValidationError(
-            f"sentiment {path} has columns {list(table.columns)}; it needs a date column "
-            "first and at least one value column (e.g. date,sentiment)")
-    return table
 
 
 def _future_frame(config: ForecastConfig) -> pd.DataFrame | None:

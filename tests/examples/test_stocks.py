@@ -165,27 +165,3 @@ def test_sentiment_proxy_is_breadth_in_minus_one_to_one() -> None:
     assert proxy["sentiment_proxy"].between(-1, 1).all()
     shipped = pd.read_csv(EXAMPLES / "sentiment_proxy.csv")
     pd.testing.assert_frame_equal(proxy.reset_index(drop=True), shipped)
-
-
-def test_job_baselines_zero_and_ridge_on_the_same_folds() -> None:
-    from lstmkit.data.loading import load_series
-    from lstmkit.evaluation.backtest import backtest
-    from lstmkit.forecast_job import add_job_baselines
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=300)
-    y = np.r_[0.0, 2.0 * x[:-1]] + rng.normal(0, 0.01, 300)  # y[t] = 2 x[t-1] + noise
-    frame = pd.DataFrame({"ds": pd.bdate_range("2020-01-01", periods=300), "y": y, "x": x})
-    series = load_series(frame, covariates=["x"])
-    result = backtest(None, series, horizon=1, folds=2, fold_length=20, step=1,
-                      baselines=["naive"], season=1, metrics=("mae",))
-    result = add_job_baselines(result, series, ["zero", "ridge_covariates"], 1, ("mae",))
-    rows = result.forecasts
-    naive_rows = rows[rows["model"] == "naive"].reset_index(drop=True)
-    for name in ("zero", "ridge_covariates"):
-        mine = rows[rows["model"] == name].reset_index(drop=True)
-        pd.testing.assert_frame_equal(mine[["fold", "origin", "position", "actual", "ds"]],
-                                      naive_rows[["fold", "origin", "position", "actual", "ds"]])
-    assert (rows.loc[rows["model"] == "zero", "forecast"] == 0).all()
-    mae = result.metrics.pivot_table(index="model", values="value")["value"]
-    assert mae["ridge_covariates"] < 0.05 < mae["zero"]  # it learned y = 2 x[t-1]

@@ -4,13 +4,10 @@ from lstmkit.features.calendar import calendar_features, holiday_features
 from lstmkit.features.fourier import fourier_features
 from lstmkit.features.indicators import (
     DEFAULT_INDICATORS,
-    asset_columns,
-    asset_features,
     bollinger,
     ema,
     indicator_columns,
     indicator_features,
-    join_dated,
     macd,
     realized_volatility,
     returns,
@@ -19,6 +16,7 @@ from lstmkit.features.indicators import (
     volume_features,
 )
 from lstmkit.features.lags import lag_features, rolling_features
+from lstmkit.features.market import asset_columns, asset_features, join_dated
 
 __all__ = [
     "DEFAULT_INDICATORS",

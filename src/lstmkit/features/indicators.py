@@ -12,14 +12,13 @@ losses); Bollinger bands use the population standard deviation. Rows before an i
 has enough history are NaN.
 
 `indicator_features` turns a spec such as ``{"rsi": [14], "macd": [12, 26, 9]}`` into
-scale-free features (price relative to its averages, %b, ...) for a model; `asset_features`
-builds the daily frame of one asset with related assets' returns as covariates, and
-`join_dated` joins any dated series (e.g. a sentiment score) as a past covariate.
+scale-free features (price relative to its averages, %b, ...) for a model;
+`lstmkit.features.market` builds a whole asset's frame from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -328,103 +327,3 @@ def indicator_columns(spec: Mapping[str, Any] | None = None, *,
         elif name == "volume" and volume:
             names += [n for w in items for n in (f"volume_ratio_{w}", f"volume_z_{w}")]
     return names
-
-
-def asset_columns(tickers: Sequence[str], spec: Mapping[str, Any] | None = None) -> list[str]:
-    """The covariate columns `asset_features` gives: indicators, then related returns."""
-    related = [f"{t}_logreturn_{k}" for t in tickers[1:] for k in (1, 5)]
-    return [*indicator_columns(spec), *related]
-
-
-def _grid_prices(prices: pd.DataFrame, tickers: Sequence[str], columns: Sequence[str],
-                 id_col: str, time_col: str) -> dict[str, pd.DataFrame]:
-    """Each ticker's columns on one business-day grid from the latest first trading day of
-    the tickers; exchange holidays carry the last trade forward (a day with zero return)."""
-    frames = {t: prices[prices[id_col] == t].set_index(time_col)[list(columns)].sort_index()
-              for t in tickers}
-    start = max(f.index.min() for f in frames.values())
-    end = max(f.index.max() for f in frames.values())
-    grid = pd.bdate_range(start, end, name=time_col)
-    return {t: f.reindex(f.index.union(grid)).ffill().reindex(grid) for t, f in frames.items()}
-
-
-def asset_features(prices: pd.DataFrame, tickers: Sequence[str], *,
-                   indicators: Mapping[str, Any] | None = None, price: str = "adj_close",
-                   volume: str = "volume", id_col: str = "ticker",
-                   time_col: str = "ds") -> pd.DataFrame:
-    """Daily frame of the first ticker with its indicators and the related tickers' returns.
-
-    `prices` is long (one row per ticker and trading day, like ``lk.datasets.load("stocks")``).
-    Columns: `time_col`, ``price`` (the first ticker's `price`), ``logreturn`` (its one-day log
-    return: the natural forecasting target), the `indicator_features` of that ticker and, for
-    every other ticker T, ``T_logreturn_1`` and ``T_logreturn_5``. The grid is business days
-    from the first day every ticker trades; holidays repeat the last trade (zero return) and
-    the first rows, before every indicator has its history, are dropped.
-    """
-    for column in (id_col, time_col, price, volume):
-        if column not in prices.columns:
-            raise DataValidationError(f"prices lack column {column!r}; columns: "
-                                      f"{list(prices.columns)}")
-    available = sorted(prices[id_col].astype(str).unique())
-    if not tickers:
-        raise ConfigError(f"give at least one ticker; available: {available}")
-    missing = [t for t in tickers if t not in available]
-    if missing:
-        raise ConfigError(f"unknown ticker(s) {missing}; available: {available}")
-    grid = _grid_prices(prices, tickers, (price, volume), id_col, time_col)
-    main = grid[tickers[0]].reset_index()
-    out = pd.DataFrame({time_col: main[time_col], "price": main[price]})
-    out["logreturn"] = np.log(main[price]).diff().to_numpy()
-    features = indicator_features(main, indicators, price=price, volume=volume)
-    out = pd.concat([out, features], axis=1)
-    for ticker in tickers[1:]:
-        other = grid[ticker].reset_index()
-        for k in (1, 5):
-            out[f"{ticker}_logreturn_{k}"] = returns(other, price, k, log=True).iloc[:, 0]
-    complete = out.drop(columns=[time_col]).notna().all(axis=1).to_numpy()
-    first = int(np.argmax(complete)) if complete.any() else len(out)
-    if first >= len(out) or not complete[first:].all():
-        raise DataValidationError(
-            f"the indicators leave no complete row in {len(out)} business days of {tickers}; "
-            "use shorter indicator windows or a longer date range")
-    return out.iloc[first:].reset_index(drop=True)
-
-
-def join_dated(frame: pd.DataFrame, dated: pd.DataFrame, *, time_col: str = "ds",
-               date_col: str = "date", columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """`frame` with the value `columns` of `dated` joined as past covariates.
-
-    Each row gets the latest value dated on or before its time (an as-of join: a value dated
-    d counts as known at d, and nothing dated later leaks in); rows before the first dated
-    value get 0. `columns` defaults to every column but `date_col`.
-    """
-    if date_col not in dated.columns:
-        raise DataValidationError(
-            f"the dated series has no {date_col!r} column; its columns are "
-            f"{list(dated.columns)}: give a date column and value columns")
-    columns = [c for c in dated.columns if c != date_col] if columns is None else list(columns)
-    if not columns:
-        raise DataValidationError("the dated series has no value column next to its dates")
-    clash = [c for c in columns if c in frame.columns]
-    if clash:
-        raise DataValidationError(f"dated column(s) {clash} already exist in the frame; "
-                                  "rename them")
-    table = dated[[date_col, *columns]].copy()
-    try:
-        table[date_col] = pd.to_datetime(table[date_col])
-        table[columns] = table[columns].astype(np.float64)
-    except (ValueError, TypeError) as err:
-        raise DataValidationError(
-            f"the dated series needs parseable dates in {date_col!r} and numbers in "
-            f"{columns}: {err}") from None
-    if table[columns].isna().any().any():
-        raise DataValidationError(f"the dated series has missing values in {columns}; "
-                                  "drop or fill them")
-    table = table.sort_values(date_col).rename(columns={date_col: "__date"})
-    left = pd.DataFrame({time_col: frame[time_col].to_numpy(), "__row": np.arange(len(frame))})
-    joined = pd.merge_asof(left.sort_values(time_col, kind="stable"), table, left_on=time_col,
-                           right_on="__date", direction="backward").sort_values("__row")
-    out = frame.copy()
-    for column in columns:
-        out[column] = joined[column].fillna(0.0).to_numpy()
-    return out
