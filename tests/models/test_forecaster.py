@@ -175,6 +175,10 @@ def test_probabilistic_heads_give_calibrated_monotone_quantiles(likelihood: str,
         small(likelihood=likelihood, strategy="recursive").fit(df)
     with pytest.raises(ConfigError, match="median"):
         small(likelihood="quantile", quantiles=[0.1, 0.9]).fit(df)
+    with pytest.raises(ConfigError, match=r"increasing order.*\[0.1, 0.5, 0.9\]"):
+        small(likelihood="quantile", quantiles=[0.9, 0.5, 0.1]).fit(df)
+    with pytest.raises(ConfigError, match=r"in \(0, 1\), got \[0.5, 1.2\]"):
+        small(likelihood="quantile", quantiles=[0.5, 1.2]).fit(df)
 
 
 def test_conformal_offsets_give_nominal_coverage_on_the_calibration_windows() -> None:

@@ -22,13 +22,16 @@ LIKELIHOODS = (None, "quantile", "gaussian")
 
 
 def check_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
-    """Sorted, distinct levels strictly inside (0, 1), including the median."""
+    """Increasing, distinct levels strictly inside (0, 1), including the median."""
     levels = tuple(float(q) for q in quantiles)
     if not levels or any(not 0 < q < 1 for q in levels) or len(set(levels)) != len(levels):
         raise ConfigError(f"quantiles must be distinct levels in (0, 1), got {list(quantiles)}")
+    if list(levels) != sorted(levels):
+        raise ConfigError(f"quantiles must be in increasing order, got {list(quantiles)}; "
+                          f"write them as {sorted(levels)}")
     if 0.5 not in levels:
         raise ConfigError(f"quantiles must include the median 0.5, got {list(quantiles)}")
-    return tuple(sorted(levels))
+    return levels
 
 
 def head_width(likelihood: str | None, quantiles: Sequence[float]) -> int:
