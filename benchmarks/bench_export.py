@@ -36,7 +36,8 @@ import torch
 import lstmkit as lk
 from lstmkit.data.loading import load_series
 from lstmkit.evaluation.metrics import mase
-from lstmkit.export import OnnxForecaster, to_onnx
+from lstmkit.export import OnnxForecaster, forecaster_windows, to_onnx
+from lstmkit.export.graphs import graph_of
 
 TEST = 4 * 7 * 48  # four weeks of half-hours
 PARAMS = dict(lookback=96, horizon=48, hidden_size=64, num_layers=2, train_stride=2,
@@ -82,9 +83,9 @@ def main() -> None:
     origins = np.arange(len(frame) - TEST, len(frame) - model.horizon + 1)
     midnight = origins[(frame["ds"].iloc[origins].dt.hour == 0).to_numpy()
                        & (frame["ds"].iloc[origins].dt.minute == 0).to_numpy()]
-    encoder, steps, _ = model._windows(design, origins).__getitems__(range(len(origins)))
+    encoder, steps = (torch.from_numpy(a) for a in forecaster_windows(model, design, origins))
     ids = design.ids[origins]
-    net = model.network_.eval()
+    net = graph_of(model).module  # what is exported (recursive: with its feedback loop)
     truth = frame["y"].to_numpy()[midnight[:, None] + np.arange(model.horizon)]
     at_midnight = np.isin(origins, midnight)
 

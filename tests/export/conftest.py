@@ -21,6 +21,11 @@ def seq2seq() -> LSTMForecaster:
 
 
 @pytest.fixture(scope="session")
+def recursive() -> LSTMForecaster:
+    return forecaster(strategy="recursive", max_epochs=1, seasonal_lags=[3, 24])
+
+
+@pytest.fixture(scope="session")
 def frames_classifier() -> SequenceClassifier:
     rng = np.random.default_rng(0)
     X = [rng.standard_normal((int(rng.integers(4, 14)), 3)) + i % 2 for i in range(40)]

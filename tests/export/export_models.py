@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lstmkit.data.loading import load_series
-from lstmkit.data.window_dataset import WindowDataset
+from lstmkit.export import forecaster_windows
 from lstmkit.models.forecaster import LSTMForecaster
 
 
@@ -39,6 +39,4 @@ def windows(model: LSTMForecaster, data: pd.DataFrame, n: int):
                         covariates=["temp", "flag"]).frame
     design = model.design(frame)
     origins = design.origins(model.lookback, model.horizon, model.spec_.max_lag)[-n:]
-    encoder, steps, _ = WindowDataset(design.encoder, design.step, design.target, origins,
-                                      model.lookback, model.horizon).__getitems__(range(n))
-    return design, origins, encoder.numpy(), steps.numpy()
+    return (design, origins, *forecaster_windows(model, design, origins))

@@ -7,16 +7,23 @@ import json
 import numpy as np
 import pytest
 import torch
-from export_models import forecaster, hourly, windows
+from export_models import hourly, windows
 
-from lstmkit.export import FP32_TOLERANCE, ExportError, OnnxForecaster, load_onnx, to_onnx
+from lstmkit.errors import DataValidationError
+from lstmkit.export import (
+    FP32_TOLERANCE,
+    OnnxForecaster,
+    forecaster_windows,
+    load_onnx,
+    to_onnx,
+)
 from lstmkit.export.graphs import known_feature_names
 from lstmkit.export.sidecar import read_sidecar
 
 INT8_BOUND = 0.1  # max |int8 - PyTorch| of the raw (scaled) outputs on a trained tiny model
 
 
-@pytest.mark.parametrize("name", ["direct_quantile", "seq2seq"])
+@pytest.mark.parametrize("name", ["direct_quantile", "seq2seq", "recursive"])
 @pytest.mark.parametrize("batch", [1, 7])
 def test_fp32_equals_pytorch(request, tmp_path, name: str, batch: int) -> None:
     model = request.getfixturevalue(name)
@@ -24,9 +31,10 @@ def test_fp32_equals_pytorch(request, tmp_path, name: str, batch: int) -> None:
     assert report.max_abs_error <= FP32_TOLERANCE
     design, origins, encoder, steps = windows(model, hourly(), batch)
     runner = OnnxForecaster(report.path)
-    with torch.no_grad():
-        want = model.network_.eval()(torch.from_numpy(encoder), torch.from_numpy(steps))
-    assert np.abs(runner.run(encoder, steps) - want.numpy()).max() <= FP32_TOLERANCE
+    if model.strategy != "recursive":  # its graph is the network plus the feedback loop
+        with torch.no_grad():
+            want = model.network_.eval()(torch.from_numpy(encoder), torch.from_numpy(steps))
+        assert np.abs(runner.run(encoder, steps) - want.numpy()).max() <= FP32_TOLERANCE
     ids = design.ids[origins]
     np.testing.assert_allclose(runner.forecast(encoder, steps, ids),
                                model.forecast_at(design, origins), atol=1e-3)
@@ -70,7 +78,17 @@ def test_sidecar_round_trip(tmp_path, direct_quantile) -> None:
     assert isinstance(load_onnx(report.path), OnnxForecaster)
 
 
-def test_recursive_is_not_exportable(tmp_path) -> None:
-    with pytest.raises(ExportError, match="recursive.*not exportable.*direct"):
-        to_onnx(forecaster(strategy="recursive", max_epochs=1), tmp_path / "m.onnx")
-    assert not list(tmp_path.iterdir())
+def test_recursive_graph_reads_the_horizon_rows(tmp_path, recursive) -> None:
+    side = read_sidecar(to_onnx(recursive, tmp_path / "r.onnx").path)
+    encoder = side["inputs"][0]
+    assert encoder["shape"][:2] == ["batch", 24 + 6] and encoder["rows"].startswith(
+        "o-lookback .. o+horizon-1")
+    assert side["outputs"][0]["shape"] == ["batch", 6]
+
+
+def test_windows_must_fit_in_their_series(recursive) -> None:
+    design, origins, _, _ = windows(recursive, hourly(), 1)
+    with pytest.raises(DataValidationError, match="needs 48 rows before it"):
+        forecaster_windows(recursive, design, np.array([10]))
+    with pytest.raises(DataValidationError, match="6 rows from it"):
+        forecaster_windows(recursive, design, origins + 3)

@@ -9,6 +9,7 @@ Importing this package needs neither onnx nor onnxruntime; using it does (the op
 
 from lstmkit.export.errors import ExportDependencyError, ExportError
 from lstmkit.export.exporter import FP32_TOLERANCE, ExportReport, to_onnx
+from lstmkit.export.graphs import forecaster_windows
 from lstmkit.export.runner import OnnxClassifier, OnnxForecaster, load_onnx
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "ExportReport",
     "OnnxClassifier",
     "OnnxForecaster",
+    "forecaster_windows",
     "load_onnx",
     "to_onnx",
 ]

@@ -1,12 +1,13 @@
 """What is exported of each model: its network (windows -> raw outputs), the network's
 inputs and outputs, the sidecar fields a caller needs, and sample inputs for the check.
 
-- `LSTMForecaster` (strategies "direct" and "seq2seq"): inputs ``encoder`` (batch, lookback,
-  encoder features) and ``steps`` (batch, horizon, step features) as built by
-  `LSTMForecaster.design`; output ``forecast`` in scaled units, (batch, horizon), or
+- `LSTMForecaster` (every strategy): inputs ``encoder`` (batch, lookback, encoder features)
+  and ``steps`` (batch, horizon, step features) as built by `LSTMForecaster.design` (see
+  `forecaster_windows`); output ``forecast`` in scaled units, (batch, horizon), or
   (batch, horizon, Q) quantiles, or (batch, horizon, 2) Gaussian (mean, raw scale). Only the
-  batch axis is dynamic: lookback and horizon are fixed by the model. "recursive" is not
-  exportable: its loop feeds each forecast back into the lag features in the estimator.
+  batch axis is dynamic: lookback and horizon are fixed by the model. A "recursive" model is
+  exported with its feedback loop unrolled (`RecursiveUnroll`); its encoder input also holds
+  the horizon's rows (batch, lookback + horizon, encoder features).
 - `SequenceClassifier` (lstm and gru cells): input ``tokens`` (batch, time) int64 ids or
   ``frames`` (batch, time, features) standardised float32; output ``logits``
   (batch, classes). Batch and time are dynamic; every step of every sequence is read (no
@@ -24,10 +25,11 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from lstmkit.errors import LstmkitError
+from lstmkit.errors import DataValidationError, LstmkitError
 from lstmkit.export.errors import ExportError
+from lstmkit.export.recursive import RecursiveUnroll
 from lstmkit.features import calendar_features, fourier_features
-from lstmkit.models.forecast_design import DesignSpec
+from lstmkit.models.forecast_design import Design, DesignSpec
 from lstmkit.models.forecaster import LSTMForecaster
 from lstmkit.models.sequence_classifier import SequenceClassifier
 from lstmkit.nn.recurrent import Recurrent
@@ -62,7 +64,7 @@ def graph_of(model: Any) -> Graph:
         return _classifier_graph(model)
     raise ExportError(
         f"cannot export a {type(model).__name__}: ONNX export supports LSTMForecaster "
-        "(direct and seq2seq strategies) and SequenceClassifier models")
+        "and SequenceClassifier models")
 
 
 def _network(model: Any) -> nn.Module:
@@ -77,18 +79,19 @@ def _network(model: Any) -> nn.Module:
 
 
 def _forecaster_graph(model: LSTMForecaster) -> Graph:
-    if model.strategy == "recursive":
-        raise ExportError(
-            "strategy='recursive' is not exportable: its loop feeds each one-step forecast back "
-            "into the lag features inside LSTMForecaster, outside the network; refit with "
-            "strategy='direct' or 'seq2seq' to export")
     module = _network(model)
     spec: DesignSpec = model.spec_
+    L, H = model.lookback, model.horizon
+    rows = "o-lookback .. o-1"
+    if model.strategy == "recursive":
+        module = RecursiveUnroll(module, L, H, spec.seasonal_lags, len(spec.past_covariates))
+        rows = ("o-lookback .. o+horizon-1 (the graph overwrites the horizon rows' target, "
+                "lags and past-only covariates)")
     known = known_feature_names(spec)
     lags = [f"y_lag{m}" for m in spec.seasonal_lags]
     encoder = ["y", *lags, *spec.past_covariates, *spec.future_covariates, *known]
     steps = [*lags, *spec.future_covariates, *known]
-    L, H = model.lookback, model.horizon
+    enc_rows = L + H if model.strategy == "recursive" else L
     out_shape: list[Any] = ["batch", H]
     meaning = "point forecast, scaled"
     if model.likelihood == "quantile":
@@ -98,7 +101,7 @@ def _forecaster_graph(model: LSTMForecaster) -> Graph:
         out_shape.append(2)
         meaning = "Gaussian (mean, raw scale), scaled; std = softplus(raw scale) + 1e-4"
     rng = np.random.default_rng(0)
-    samples = [(rng.standard_normal((b, L, len(encoder)), dtype=np.float32),
+    samples = [(rng.standard_normal((b, enc_rows, len(encoder)), dtype=np.float32),
                 rng.standard_normal((b, H, len(steps)), dtype=np.float32))
                for b in SAMPLE_BATCHES]
     scalers = model.scalers_.state()
@@ -117,10 +120,10 @@ def _forecaster_graph(model: LSTMForecaster) -> Graph:
     return Graph(
         kind="lstm-forecaster", module=module,
         inputs=[
-            {"name": "encoder", "shape": ["batch", L, len(encoder)], "dtype": "float32",
-             "features": encoder},
+            {"name": "encoder", "shape": ["batch", enc_rows, len(encoder)],
+             "dtype": "float32", "features": encoder, "rows": rows},
             {"name": "steps", "shape": ["batch", H, len(steps)], "dtype": "float32",
-             "features": steps},
+             "features": steps, "rows": "o .. o+horizon-1"},
         ],
         outputs=[{"name": "forecast", "shape": out_shape, "dtype": "float32",
                   "meaning": meaning}],
@@ -186,3 +189,22 @@ def _plain(state: dict[str, Any] | None) -> dict[str, Any] | None:
     if state is None:
         return None
     return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in state.items()}
+
+
+def forecaster_windows(model: LSTMForecaster, design: Design, origins: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs of `model`'s exported graph at rows `origins` of `model.design(frame)`:
+    encoder (n, lookback [+ horizon when recursive], Fe) and steps (n, horizon, Fd)."""
+    origins = np.asarray(origins, dtype=np.int64)
+    L, H = model.lookback, model.horizon
+    bounds = np.array(list(design.segments.values()))  # (series, 2), in row order
+    segment = np.searchsorted(bounds[:, 0], origins, side="right") - 1
+    need = L + model.spec_.max_lag
+    bad = (origins - bounds[segment, 0] < need) | (origins + H > bounds[segment, 1])
+    if bad.any():
+        raise DataValidationError(
+            f"origin row {int(origins[bad][0])} needs {need} rows before it (lookback + "
+            f"seasonal lag) and {H} rows from it within its series")
+    ahead = H if model.strategy == "recursive" else 0
+    return (design.encoder[origins[:, None] + np.arange(-L, ahead)],
+            design.step[origins[:, None] + np.arange(H)])
