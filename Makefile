@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH_SPEC := torch==2.13.0
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-peers clean
 
 run: $(VENV)/.installed
 	$(BIN)/lstmkit forecast --config examples/energy/forecast.yaml --output runs/energy
@@ -17,6 +17,12 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_recurrent.py
+
+# Peer benchmark (NeuralForecast, Darts, statsforecast) in its own venv, benchmarks/peers/.venv;
+# e.g. make bench-peers PEERS_ARGS="--quick" (see benchmarks/peers/README.md).
+bench-peers:
+	benchmarks/peers/setup_env.sh
+	benchmarks/peers/.venv/bin/python benchmarks/peers/run.py $(PEERS_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

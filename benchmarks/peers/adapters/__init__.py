@@ -1,0 +1,28 @@
+"""One module per library; `load(name, task)` returns the adapter named `name`."""
+
+from __future__ import annotations
+
+import importlib
+
+from common import Adapter, Task
+
+ADAPTERS: dict[str, tuple[str, str]] = {
+    # name: (module, label of the library and model in the tables)
+    "lstmkit": ("adapters.lstmkit_lstm", "lstmkit LSTMForecaster"),
+    "neuralforecast": ("adapters.neuralforecast_lstm", "NeuralForecast LSTM"),
+    "darts_block": ("adapters.darts_rnn", "Darts BlockRNNModel(LSTM)"),
+    "darts_rnn": ("adapters.darts_rnn", "Darts RNNModel(LSTM)"),
+    "seasonal_naive": ("adapters.statsforecast_models", "statsforecast SeasonalNaive"),
+    "seasonal_naive_weekly": ("adapters.statsforecast_models", "statsforecast SeasonalNaive"),
+    "auto_ets": ("adapters.statsforecast_models", "statsforecast AutoETS"),
+    "auto_arima": ("adapters.statsforecast_models", "statsforecast AutoARIMA"),
+    "mstl": ("adapters.statsforecast_models", "statsforecast MSTL"),
+}
+
+NEURAL = ("lstmkit", "neuralforecast", "darts_block", "darts_rnn")
+
+
+def load(name: str, task: Task) -> Adapter:
+    """Import the adapter's module (only in the child process that runs it) and build it."""
+    module = importlib.import_module(ADAPTERS[name][0])
+    return module.make(name, task)

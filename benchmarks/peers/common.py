@@ -1,0 +1,97 @@
+"""What every adapter shares: the datasets, the walk-forward folds, the configuration that is
+set alike for every network, the scaling and the metrics (lstmkit's, for everyone)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from lstmkit.evaluation.metrics import mae, mase, rmse
+from lstmkit.evaluation.splits import Fold, walk_forward
+
+
+@dataclass
+class NetConfig:
+    """The settings every neural model is given (see README: "configured alike")."""
+
+    lookback: int
+    horizon: int
+    hidden_size: int = 64
+    num_layers: int = 2
+    mlp_size: int = 128
+    batch_size: int = 256
+    steps: int = 1000
+    lr: float = 1e-3
+    threads: int = 2
+    seed: int = 0
+
+
+@dataclass
+class Task:
+    """One dataset's benchmark: series, folds, seasons and network settings."""
+
+    dataset: str
+    freq: str
+    season: int  # MASE scale: in-sample seasonal naive error of each fold's training part
+    net: NetConfig
+    folds: int
+    fold_length: int
+    max_train_classical: int  # classical models see at most this many rows before an origin
+    classical: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain-dict form (sent to the child processes)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Task:
+        """Inverse of `to_json`."""
+        return cls(**{**data, "net": NetConfig(**data["net"])})
+
+
+def load_series(dataset: str) -> pd.DataFrame:
+    """The series as a frame with `ds` (datetime) and `y` (float64), read offline."""
+    if dataset == "vic_electricity":
+        import lstmkit as lk
+
+        df = lk.datasets.load("vic_electricity")
+        return pd.DataFrame({"ds": df["ds"], "y": df["demand"].astype("float64")})
+    if dataset == "air_passengers":
+        # Box & Jenkins' monthly airline passengers 1949-1960, shipped inside the
+        # statsforecast wheel (statsforecast.utils.AirPassengers); no download.
+        from statsforecast.utils import AirPassengers
+
+        ds = pd.date_range("1949-01-01", periods=len(AirPassengers), freq="MS")
+        return pd.DataFrame({"ds": ds, "y": np.asarray(AirPassengers, dtype="float64")})
+    raise ValueError(f"unknown dataset {dataset!r}; use vic_electricity or air_passengers")
+
+
+def make_folds(task: Task, n: int) -> list[Fold]:
+    """lstmkit's walk-forward folds: expanding window, one origin every horizon."""
+    return walk_forward(n, horizon=task.net.horizon, folds=task.folds,
+                        fold_length=task.fold_length, step=task.net.horizon,
+                        min_train=task.net.lookback + task.net.horizon)
+
+
+def score(actual: np.ndarray, forecast: np.ndarray, insample: np.ndarray,
+          season: int) -> dict[str, float]:
+    """MAE, RMSE and MASE (lstmkit.evaluation.metrics) of one fold's forecasts."""
+    return {"mae": mae(actual, forecast), "rmse": rmse(actual, forecast),
+            "mase": mase(actual, forecast, insample=insample, season=season)}
+
+
+class Adapter(Protocol):
+    """One model of one library. Neural adapters get standardised float32 values (`scaled`),
+    classical ones the original values."""
+
+    scaled: bool
+    steps_done: int
+
+    def fit(self, y: np.ndarray, ds: pd.DatetimeIndex) -> None:
+        """Train on the whole of `y` (the fold's training part)."""
+
+    def predict(self, y: np.ndarray, ds: pd.DatetimeIndex, origins: np.ndarray) -> np.ndarray:
+        """(len(origins), horizon) forecasts; the one at origin o may read y[:o] only."""

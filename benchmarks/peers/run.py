@@ -1,0 +1,292 @@
+"""Peer benchmark: lstmkit's LSTMForecaster vs NeuralForecast, Darts and statsforecast.
+
+Every model runs in its own child process (its peak RSS is its own), on the same
+walk-forward folds (`lstmkit.evaluation.splits.walk_forward`), scored by the same metrics
+(`lstmkit.evaluation.metrics`). Neural models share one configuration (`common.NetConfig`)
+and the same standardised float32 input (mean/std of each fold's training part). The
+models of one repeat run one after another, so machine load drifts alike over all of them;
+the tables give medians over repeats and ratios to lstmkit measured in the same run.
+
+    benchmarks/peers/.venv/bin/python benchmarks/peers/run.py --quick
+    benchmarks/peers/.venv/bin/python benchmarks/peers/run.py --dataset air_passengers --repeats 3
+    benchmarks/peers/.venv/bin/python benchmarks/peers/run.py --dataset vic_electricity \
+        --repeats 1 --folds 1
+
+Run `benchmarks/peers/setup_env.sh` (or `make bench-peers`) first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from adapters import ADAPTERS, NEURAL  # noqa: E402
+from common import NetConfig, Task, load_series, make_folds, score  # noqa: E402
+
+DATASETS: dict[str, dict[str, Any]] = {
+    "vic_electricity": dict(
+        freq="30min", season=48, folds=2, fold_length=336, max_train_classical=12 * 336,
+        net=dict(lookback=96, horizon=48, batch_size=256, steps=1000),
+        classical=["seasonal_naive", "seasonal_naive_weekly", "mstl"],
+    ),
+    "air_passengers": dict(
+        freq="MS", season=12, folds=3, fold_length=12, max_train_classical=10**9,
+        net=dict(lookback=24, horizon=12, batch_size=32, steps=500),
+        classical=["seasonal_naive", "auto_ets", "auto_arima"],
+    ),
+}
+LIBRARIES = ("torch", "lstmkit", "neuralforecast", "darts", "statsforecast",
+             "pytorch-lightning", "numpy", "pandas")
+
+
+# -- child: one model, all folds ------------------------------------------------------------
+
+def child(name: str, task_path: Path, out_path: Path) -> None:
+    """Fit and forecast every fold with adapter `name`; write forecasts and timings."""
+    import adapters
+    import torch
+
+    task = Task.from_json(json.loads(task_path.read_text()))
+    torch.set_num_threads(task.net.threads)
+    torch.set_default_dtype(torch.float32)
+    frame = load_series(task.dataset)
+    y = frame["y"].to_numpy("float64")
+    ds = frame["ds"]
+    adapter = adapters.load(name, task)
+    folds = []
+    for fold in make_folds(task, len(y)):
+        train = y[fold.train_start:fold.train_end]
+        mu, sd = (float(train.mean()), float(train.std())) if adapter.scaled else (0.0, 1.0)
+        z = ((y[:fold.test_end] - mu) / sd).astype("float32" if adapter.scaled else "float64")
+        began = time.perf_counter()
+        adapter.fit(z[fold.train_start:fold.train_end],
+                    ds[fold.train_start:fold.train_end].reset_index(drop=True))
+        fit_s = time.perf_counter() - began
+        began = time.perf_counter()
+        pred = adapter.predict(z, ds[:fold.test_end].reset_index(drop=True), fold.origins)
+        predict_s = time.perf_counter() - began
+        if hasattr(adapter, "fit_seconds"):  # classical: fitted at each origin inside predict
+            fit_s, predict_s = adapter.fit_seconds, predict_s - adapter.fit_seconds
+        folds.append({"fit_s": fit_s, "predict_s": predict_s, "steps": adapter.steps_done,
+                      "forecast": (np.asarray(pred, dtype="float64") * sd + mu).tolist()})
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out_path.write_text(json.dumps({"folds": folds, "peak_rss_mb": peak_mb}))
+
+
+# -- parent -----------------------------------------------------------------------------------
+
+def make_task(dataset: str, args: argparse.Namespace) -> Task:
+    """The dataset's defaults, overridden by the command line (and shrunk by --quick)."""
+    spec = DATASETS[dataset]
+    net = NetConfig(**spec["net"], threads=args.threads, seed=args.seed)
+    folds = spec["folds"] if args.folds is None else args.folds
+    if args.steps is not None:
+        net.steps = args.steps
+    if args.quick:
+        net.steps, folds = min(net.steps, 20), 1
+    classical = [] if args.no_classical else list(spec["classical"])
+    return Task(dataset=dataset, freq=spec["freq"], season=spec["season"], net=net,
+                folds=folds, fold_length=spec["fold_length"],
+                max_train_classical=spec["max_train_classical"], classical=classical)
+
+
+def run_child(name: str, task_path: Path, out_dir: Path, repeat: int, threads: int,
+              timeout: float) -> dict[str, Any]:
+    """Run one model in a fresh interpreter; returns its JSON result."""
+    out = out_dir / f"{name}.r{repeat}.json"
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+           "NUMBA_NUM_THREADS": str(threads), "PYTHONWARNINGS": "ignore"}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name,
+           "--task-file", str(task_path), "--out", str(out)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    return json.loads(out.read_text())
+
+
+def summarise(task: Task, y: np.ndarray, runs: dict[str, list[dict[str, Any]]]
+              ) -> list[dict[str, Any]]:
+    """One row per model: medians over repeats of timings, RSS and fold-mean metrics."""
+    folds = make_folds(task, len(y))
+    h = task.net.horizon
+    rows = []
+    for name, repeats in runs.items():
+        per_repeat = []
+        for result in repeats:
+            metrics = []
+            for fold, res in zip(folds, result["folds"], strict=True):
+                actual = y[fold.origins[:, None] + np.arange(h)]
+                metrics.append(score(actual, np.asarray(res["forecast"]),
+                                     y[fold.train_start:fold.train_end], task.season))
+            fit_s = sum(r["fit_s"] for r in result["folds"])
+            steps = sum(r["steps"] for r in result["folds"])
+            per_repeat.append({
+                "steps": steps, "fit_s": fit_s,
+                "predict_s": sum(r["predict_s"] for r in result["folds"]),
+                "steps_per_s": steps / fit_s if steps else float("nan"),
+                "windows_per_s": steps * task.net.batch_size / fit_s if steps else float("nan"),
+                "peak_rss_mb": result["peak_rss_mb"],
+                **{m: float(np.mean([f[m] for f in metrics])) for m in ("mae", "rmse", "mase")},
+            })
+        row = {"model": ADAPTERS[name][1] + _suffix(name, task), "key": name,
+               "repeats": len(per_repeat)}
+        for key in per_repeat[0]:
+            row[key] = statistics.median(r[key] for r in per_repeat)
+        rows.append(row)
+    ref = next((r for r in rows if r["key"] == "lstmkit"), None)
+    for row in rows:
+        for key in ("fit_s", "steps_per_s", "peak_rss_mb", "mae"):
+            ok = ref is not None and ref[key] and not np.isnan(ref[key])
+            row[f"{key}_x_lstmkit"] = row[key] / ref[key] if ok else float("nan")
+    return rows
+
+
+def _suffix(name: str, task: Task) -> str:
+    m = task.season
+    return {"seasonal_naive": f"({m})", "seasonal_naive_weekly": f"({7 * m})",
+            "auto_ets": f"({m})", "auto_arima": f"({m})", "mstl": f"({m}, {7 * m})"}.get(name, "")
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The table as markdown."""
+    head = ("| model | steps | fit s | predict s | steps/s | windows/s | peak RSS MB | MAE | RMSE "
+            "| MASE | fit s × lk | steps/s × lk | RSS × lk | MAE × lk |")
+    lines = [head, "|---|" + "---:|" * 13]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['steps']:,.0f} | {_fmt(r['fit_s'], 1)} | "
+            f"{_fmt(r['predict_s'], 2)} | {_fmt(r['steps_per_s'], 2)} | "
+            f"{_fmt(r['windows_per_s'], 0)} | {_fmt(r['peak_rss_mb'], 0)} | "
+            f"{_fmt(r['mae'], 3)} | {_fmt(r['rmse'], 3)} | {_fmt(r['mase'], 3)} | "
+            f"{_fmt(r['fit_s_x_lstmkit'])} | {_fmt(r['steps_per_s_x_lstmkit'])} | "
+            f"{_fmt(r['peak_rss_mb_x_lstmkit'])} | {_fmt(r['mae_x_lstmkit'])} |")
+    return "\n".join(lines)
+
+
+def machine(threads: int) -> str:
+    """CPU model, cores, memory and library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {mem_kb / 2**20:.0f} GiB RAM"
+    except OSError:
+        mem = ""
+    versions = []
+    for lib in LIBRARIES:
+        try:
+            versions.append(f"{lib} {metadata.version(lib)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return (f"{cpu}, {os.cpu_count()} vCPU{mem}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}; {', '.join(versions)}; {threads} threads "
+            "per model")
+
+
+def load_note(before: tuple[float, ...], after: tuple[float, ...]) -> str:
+    """Load averages at the start and end of a dataset's runs."""
+    return (f"load average (1/5/15 min) at start {before[0]:.2f}/{before[1]:.2f}/{before[2]:.2f},"
+            f" at end {after[0]:.2f}/{after[1]:.2f}/{after[2]:.2f}")
+
+
+def describe(task: Task) -> str:
+    """One line: the configuration every model shared."""
+    n = task.net
+    return (f"{task.dataset}: lookback {n.lookback}, horizon {n.horizon}, {task.folds} "
+            f"walk-forward fold(s) of {task.fold_length} steps (an origin every {n.horizon}), "
+            f"LSTM {n.num_layers}x{n.hidden_size} (+ MLP {n.mlp_size} where the model has one), "
+            f"batch {n.batch_size}, {n.steps} optimisation steps per fold, Adam lr {n.lr}, "
+            f"MAE loss, float32, seed {n.seed}; MASE scale: seasonal naive ({task.season}) "
+            "in-sample error of each fold's training part; metrics are means over folds")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", nargs="+", choices=sorted(DATASETS),
+                        default=["air_passengers", "vic_electricity"])
+    parser.add_argument("--models", nargs="+", choices=sorted(ADAPTERS), default=None,
+                        help="default: every neural model and the dataset's classical ones")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=None, help="optimisation steps per fold")
+    parser.add_argument("--folds", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true",
+                        help="1 repeat, 1 fold, at most 20 steps: checks the whole pipeline")
+    parser.add_argument("--no-classical", action="store_true")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child")
+    parser.add_argument("--output", type=Path, default=HERE / "results")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--task-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.task_file, args.out)
+        return
+    if args.quick:
+        args.repeats = 1
+    command = shlex.join([os.path.relpath(sys.executable), os.path.relpath(__file__),
+                          *sys.argv[1:]])
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for dataset in args.dataset:
+        task = make_task(dataset, args)
+        names = args.models or [*NEURAL, *task.classical]
+        out_dir = args.output / dataset
+        out_dir.mkdir(parents=True, exist_ok=True)
+        task_path = out_dir / "task.json"
+        task_path.write_text(json.dumps(task.to_json(), indent=1))
+        y = load_series(dataset)["y"].to_numpy("float64")
+        before = os.getloadavg()
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+        for repeat in range(args.repeats):
+            for name in names:
+                began = time.perf_counter()
+                runs[name].append(run_child(name, task_path, out_dir, repeat, args.threads,
+                                            args.timeout))
+                print(f"[{dataset}] repeat {repeat + 1}/{args.repeats} {name}: "
+                      f"{time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
+        rows = summarise(task, y, runs)
+        table = markdown(rows)
+        text = "\n".join([
+            f"## {dataset} ({stamp})", "", f"command: `{command}`", "",
+            f"machine: {machine(args.threads)}", "",
+            f"{load_note(before, os.getloadavg())}", "", describe(task), "",
+            f"medians of {args.repeats} repeat(s); × lk = ratio to lstmkit in this run", "",
+            table, ""])
+        print(text, flush=True)
+        (out_dir / "table.md").write_text(text)
+        with open(out_dir / "table.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
