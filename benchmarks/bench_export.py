@@ -10,8 +10,9 @@ runs the three on the same windows of the last four weeks:
   a saved model given with --model may have been trained on these weeks;
 - max |diff| vs PyTorch: over every half-hourly origin of the four weeks, in GW;
 - latency: one window (batch 1), median of --repeats runs; throughput: every half-hourly
-  window in one batch, median of 5 runs. One thread for PyTorch and onnxruntime alike;
-  the ratio is to PyTorch in the same process.
+  window in one batch, median of --batch-repeats runs. The three run in turn within each
+  repeat, one thread for PyTorch and onnxruntime alike; the ratio is to PyTorch in the same
+  process.
 
     python benchmarks/bench_export.py [--model runs/energy/model] [--epochs 3] [--repeats 300]
 
@@ -45,14 +46,31 @@ PARAMS = dict(lookback=96, horizon=48, hidden_size=64, num_layers=2, train_strid
               fourier={17532: 2}, validation_fraction=0.0, seed=0, progress=False)
 
 
-def median_seconds(call: Callable[[], object], repeats: int) -> float:
-    call()  # warm up
-    times = []
+def median_seconds(calls: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Median wall time of each call, the calls interleaved so that they share any change
+    in the load of the machine."""
+    times: list[list[float]] = [[] for _ in calls]
+    for call in calls:
+        call()  # warm up
     for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for call, spent in zip(calls, times, strict=True):
+            start = time.perf_counter()
+            call()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
+
+
+def calls(net: torch.nn.Module, runner: OnnxForecaster | None, encoder: torch.Tensor,
+          steps: torch.Tensor) -> tuple[Callable[[], object], Callable[[], object]]:
+    """(one window, every window) forecasts of PyTorch (runner None) or an ONNX runner."""
+    if runner is None:
+        def run(e: torch.Tensor, s: torch.Tensor) -> object:
+            with torch.no_grad():
+                return net(e, s)
+    else:
+        encoder, steps = encoder.numpy(), steps.numpy()
+        run = runner.run
+    return (lambda: run(encoder[:1], steps[:1])), (lambda: run(encoder, steps))
 
 
 def main() -> None:
@@ -60,6 +78,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="A saved LSTMForecaster folder.")
     parser.add_argument("--epochs", type=int, default=3, help="Epochs when training one.")
     parser.add_argument("--repeats", type=int, default=300, help="Batch-1 latency runs.")
+    parser.add_argument("--batch-repeats", type=int, default=9, help="Full-batch runs.")
     parser.add_argument("--output", type=Path, default=Path("runs/bench_export"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -96,29 +115,13 @@ def main() -> None:
         rows.append((name, report.path, runner.forecast(encoder.numpy(), steps.numpy(), ids),
                      runner))
 
-    one_enc, one_step = encoder[:1], steps[:1]
+    runs = [(runner, *calls(net, runner, encoder, steps)) for *_, runner in rows]
+    latency = median_seconds([single for _, single, _ in runs], args.repeats)
+    batch_seconds = median_seconds([batch for _, _, batch in runs], args.batch_repeats)
     table = []
-    for name, file, values, runner in rows:
-        if runner is None:
-            def single():
-                with torch.no_grad():
-                    return net(one_enc, one_step)
-
-            def batch():
-                with torch.no_grad():
-                    return net(encoder, steps)
-        else:
-            e1, s1, en, sn = (t.numpy() for t in (one_enc, one_step, encoder, steps))
-
-            def single(runner=runner, e1=e1, s1=s1):
-                return runner.run(e1, s1)
-
-            def batch(runner=runner, en=en, sn=sn):
-                return runner.run(en, sn)
-        latency = median_seconds(single, args.repeats)
-        throughput = len(origins) / median_seconds(batch, 5)
+    for (name, file, values, _), one, many in zip(rows, latency, batch_seconds, strict=True):
         pred = values[at_midnight]
-        table.append((name, file.stat().st_size / 1024, latency * 1e3, throughput,
+        table.append((name, file.stat().st_size / 1024, one * 1e3, len(origins) / many,
                       float(np.mean(np.abs(pred - truth))),
                       mase(truth, pred, insample=train["demand"].to_numpy(), season=48),
                       float(np.max(np.abs(values - torch_values)))))
