@@ -25,6 +25,10 @@ class TrainerConfig:
     when the validation loss, or the training loss without validation data, has not improved
     for more than `plateau_patience` epochs, never below `min_lr`). `warmup_epochs` > 0 ramps
     the rate linearly up to `lr` first, for any schedule.
+
+    `batch_size` is the global batch. `distributed`: None uses data-parallel training when
+    torchrun started more than one process (each takes ``batch_size / WORLD_SIZE`` windows of
+    every batch; see `lstmkit.training.distributed`), False never, True requires torchrun.
     """
 
     max_epochs: int = 20
@@ -50,6 +54,7 @@ class TrainerConfig:
     progress: bool | None = None
     shuffle: bool = True
     num_workers: int = 0
+    distributed: bool | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen dataclass: normalise values in place
@@ -95,8 +100,9 @@ class TrainerConfig:
             set_(self, "checkpoint_dir", os.fspath(self.checkpoint_dir))
         for name in ("restore_best", "resume", "shuffle"):
             _check_bool(name, getattr(self, name))
-        if self.progress is not None:
-            _check_bool("progress", self.progress)
+        for name in ("progress", "distributed"):
+            if getattr(self, name) is not None:
+                _check_bool(name, getattr(self, name))
         if self.resume and self.checkpoint_dir is None:
             raise ConfigError("resume=True needs checkpoint_dir to be set")
 

@@ -31,6 +31,7 @@ from lstmkit.errors import (
     TrainingError,
 )
 from lstmkit.seeding import seed_everything
+from lstmkit.training import distributed
 from lstmkit.training.checkpoint import (
     TrainingCheckpoint,
     capture_rng_state,
@@ -57,6 +58,7 @@ _RESUME_FREE_FIELDS = {
     "progress",
     "device",
     "num_workers",
+    "distributed",
 }
 
 
@@ -347,7 +349,14 @@ class Trainer:
     def __init__(self, config: TrainerConfig | None = None, **overrides: Any) -> None:
         base = config.to_dict() if config is not None else {}
         self.config = TrainerConfig.from_dict({**base, **overrides})
-        self.device = resolve_device(self.config.device)
+        self.distributed = distributed.detect(self.config.distributed)
+        self.device = distributed.rank_device(resolve_device(self.config.device),
+                                              self.distributed)
+
+    @property
+    def is_main(self) -> bool:
+        """True unless this is a rank other than 0 of a distributed run."""
+        return self.distributed is None or self.distributed.is_main
 
     # -- public API -------------------------------------------------------------------
 
@@ -367,6 +376,10 @@ class Trainer:
         `restore_best=False`. `resume` (default: `config.resume`) continues from the
         checkpoint in `checkpoint_dir` if one exists. Each callback gets the `EpochRecord`
         after every epoch; returning True stops training.
+
+        Under torchrun every rank must call `fit` with the same data: the model trains in
+        `DistributedDataParallel` on a shard of every batch, losses are averaged over ranks,
+        and only rank 0 logs, shows progress and writes checkpoints.
         """
         cfg = self.config
         loss_fn = loss_fn if loss_fn is not None else nn.MSELoss()
@@ -379,6 +392,15 @@ class Trainer:
             _check_accepts_state(model)
         train_set = as_dataset(train, "train")
         val_set = as_dataset(val, "val") if val is not None else None
+        ctx = self.distributed
+        if ctx is not None:
+            distributed.check_batch_size(cfg.batch_size, ctx)
+            distributed.init_process_group(self.device)
+            if self.is_main and not _shardable(train_set):
+                logger.warning(
+                    "distributed training got a %s it cannot shard: every rank trains on all "
+                    "of its batches (same result, no speed-up); pass a map-style Dataset",
+                    type(train_set).__name__)
 
         seed_everything(cfg.seed)
         model.to(self.device)
@@ -388,20 +410,32 @@ class Trainer:
         ckpt_file = None
         if cfg.checkpoint_dir is not None:
             ckpt_file = checkpoint_path(cfg.checkpoint_dir)
-            remove_stale_temp_files(cfg.checkpoint_dir)
-            if resume and ckpt_file.exists():
+            if self.is_main:
+                remove_stale_temp_files(cfg.checkpoint_dir)
+            if resume and ckpt_file.exists():  # every rank loads the checkpoint
                 run = self._restore(ckpt_file, model, optimizer, schedule)
-                logger.info("resumed from %s after epoch %d", ckpt_file, run.epoch)
+                if self.is_main:
+                    logger.info("resumed from %s after epoch %d", ckpt_file, run.epoch)
+            if ctx is not None and not distributed.same_on_all_ranks(run.epoch, self.device):
+                raise CheckpointError(
+                    f"the ranks found different checkpoints in {cfg.checkpoint_dir}: put "
+                    f"checkpoint_dir on a filesystem every node shares")
+        net = distributed.wrap(model, self.device) if ctx is not None else model
 
-        bar = TrainingProgress(progress_enabled(cfg.progress), cfg.max_epochs, run.epoch + 1)
+        bar = TrainingProgress(
+            progress_enabled(cfg.progress) and self.is_main, cfg.max_epochs, run.epoch + 1)
         with bar:
             while run.epoch < cfg.max_epochs and not run.history.stopped_early:
-                self._run_epoch(model, train_set, val_set, loss_fn, optimizer, schedule, run, bar)
-                for callback in callbacks:
-                    if callback(run.history.records[-1]) is True:
-                        run.history.stopped_early = True
+                self._run_epoch(
+                    model, net, train_set, val_set, loss_fn, optimizer, schedule, run, bar)
+                stop = [callback(run.history.records[-1]) is True for callback in callbacks]
+                if any(stop) if ctx is None else distributed.any_rank(any(stop), self.device):
+                    run.history.stopped_early = True
                 if ckpt_file is not None:
-                    self._save(ckpt_file, model, optimizer, schedule, run)
+                    if self.is_main:
+                        self._save(ckpt_file, model, optimizer, schedule, run)
+                    if ctx is not None:
+                        distributed.barrier()
 
         if val_set is not None and cfg.restore_best and run.best_state is not None:
             model.load_state_dict(run.best_state)
@@ -410,7 +444,16 @@ class Trainer:
     def evaluate(self, model: nn.Module, data: Data, loss_fn: LossFn | None = None) -> float:
         """Mean loss over `data` (weighted by batch size), in eval mode without gradients."""
         loss_fn = loss_fn if loss_fn is not None else nn.MSELoss()
-        loader = self._loader(as_dataset(data), shuffle=False)
+        return self._mean_loss(model, as_dataset(data), loss_fn, shard=False)
+
+    def _mean_loss(
+        self, model: nn.Module, data: Dataset | DataLoader, loss_fn: LossFn, shard: bool
+    ) -> float:
+        """`evaluate`; with `shard` in a distributed run each rank takes every W-th sample
+        and the sums are added over ranks."""
+        ctx = self.distributed if shard and _shardable(data) else None
+        sampler = None if ctx is None else distributed.eval_shard(len(data), ctx)
+        loader = self._loader(data, shuffle=False, sampler=sampler)
         device = _model_device(model, self.device)
         total, count = 0.0, 0
         was_training = model.training
@@ -424,6 +467,8 @@ class Trainer:
                     count += n
         finally:
             model.train(was_training)
+        if ctx is not None:
+            total, count = distributed.all_sum([total, count], device)
         if count == 0:
             raise DataValidationError("cannot evaluate on empty data")
         return total / count
@@ -463,6 +508,7 @@ class Trainer:
     def _run_epoch(
         self,
         model: nn.Module,
+        net: nn.Module,
         train_set: Dataset | DataLoader,
         val_set: Dataset | DataLoader | None,
         loss_fn: LossFn,
@@ -472,43 +518,55 @@ class Trainer:
         bar: TrainingProgress,
     ) -> None:
         cfg = self.config
+        ctx = self.distributed
         epoch = run.epoch + 1
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        loader = self._loader(train_set, shuffle=cfg.shuffle, epoch=epoch)
-        bar.start_epoch(epoch, _length(loader))
+        if ctx is not None:
+            seed_everything(distributed.rank_seed(cfg.seed, epoch, ctx.rank))
+        loader = self._train_loader(train_set, epoch)
+        batches = _length(loader)
+        bar.start_epoch(epoch, batches)
         model.train()
         total, count = 0.0, 0
         for batch_index, batch in enumerate(loader, start=1):
+            scale = 1.0
+            if ctx is not None and batch_index == batches and _shardable(train_set):
+                real, scale = distributed.last_batch_share(len(train_set), cfg.batch_size, ctx)
+                batch = distributed.take_first(batch, max(real, 1))  # padding-only: weight 0
             inputs, target = split_batch(to_device(batch, self.device))
 
-            def update(loss: torch.Tensor, batch_index: int = batch_index) -> None:
+            def update(
+                loss: torch.Tensor, batch_index: int = batch_index, scale: float = scale
+            ) -> None:
                 value = loss.item()
                 if not math.isfinite(value):
                     raise TrainingError(self._divergence_message(value, epoch, batch_index, run))
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss * scale if ctx is not None else loss).backward()
                 clip_gradients(model.parameters(), cfg.clip_norm, cfg.clip_value)
                 optimizer.step()
                 run.global_step += 1
 
             if cfg.tbptt_steps is not None:
-                loss_value = tbptt_batch(model, inputs, target, loss_fn, cfg.tbptt_steps, update)
+                loss_value = tbptt_batch(net, inputs, target, loss_fn, cfg.tbptt_steps, update)
             else:
-                loss = loss_fn(model(*inputs), target)
+                loss = loss_fn(net(*inputs), target)
                 update(loss)
                 loss_value = loss.item()
-            n = _batch_size(inputs, target)
+            n = _batch_size(inputs, target) if scale else 0
             total += loss_value * n
             count += n
-            bar.batch_done(total / count)
+            bar.batch_done(total / max(count, 1))
+        if ctx is not None:
+            total, count = distributed.all_sum([total, count], self.device)
         if count == 0:
             raise DataValidationError("training data is empty: no batches to train on")
         train_loss = total / count
 
         val_loss = None
         if val_set is not None:
-            val_loss = self.evaluate(model, val_set, loss_fn)
+            val_loss = self._mean_loss(model, val_set, loss_fn, shard=True)
             if not math.isfinite(val_loss):
                 raise TrainingError(
                     f"validation loss is {val_loss} after epoch {epoch}; check the validation "
@@ -529,22 +587,24 @@ class Trainer:
                 patience = cfg.early_stopping_patience
                 if patience is not None and run.bad_epochs >= patience:
                     history.stopped_early = True
-                    logger.info(
-                        "early stopping after epoch %d: no improvement for %d epochs "
-                        "(best epoch %d)",
-                        epoch,
-                        run.bad_epochs,
-                        history.best_epoch,
-                    )
-        logger.info(
-            "epoch %d/%d train_loss=%.6g val_loss=%s lr=%.3g (%.2fs)",
-            epoch,
-            cfg.max_epochs,
-            train_loss,
-            "-" if val_loss is None else f"{val_loss:.6g}",
-            lr,
-            record.seconds,
-        )
+                    if self.is_main:
+                        logger.info(
+                            "early stopping after epoch %d: no improvement for %d epochs "
+                            "(best epoch %d)",
+                            epoch,
+                            run.bad_epochs,
+                            history.best_epoch,
+                        )
+        if self.is_main:
+            logger.info(
+                "epoch %d/%d train_loss=%.6g val_loss=%s lr=%.3g (%.2fs)",
+                epoch,
+                cfg.max_epochs,
+                train_loss,
+                "-" if val_loss is None else f"{val_loss:.6g}",
+                lr,
+                record.seconds,
+            )
         bar.epoch_done(train_loss, val_loss)
 
     def _divergence_message(self, value: float, epoch: int, batch: int, run: _RunState) -> str:
@@ -571,7 +631,31 @@ class Trainer:
             return call_stateful(model, inputs[0], inputs[1:], None)[0]
         return model(*inputs)
 
-    def _loader(self, data: Dataset | DataLoader, shuffle: bool, epoch: int = 0) -> DataLoader:
+    def _train_loader(self, data: Dataset | DataLoader, epoch: int) -> DataLoader:
+        """The epoch's batches; in a distributed run this rank's share of each global batch
+        (the global batches are the single-process ones, see `distributed`)."""
+        ctx, cfg = self.distributed, self.config
+        if ctx is None or not _shardable(data):
+            return self._loader(data, shuffle=cfg.shuffle, epoch=epoch)
+        n = len(data)
+
+        def order(epoch: int) -> list[int]:  # the single-process loader's order
+            return distributed.loader_order(self._loader(range(n), cfg.shuffle, epoch))
+
+        sampler = distributed.EpochShardSampler(data, ctx, order)
+        sampler.set_epoch(epoch)
+        return self._loader(
+            data, shuffle=False, epoch=epoch, sampler=sampler,
+            batch_size=distributed.check_batch_size(cfg.batch_size, ctx))
+
+    def _loader(
+        self,
+        data: Dataset | DataLoader | range,
+        shuffle: bool,
+        epoch: int = 0,
+        sampler: Iterable[int] | None = None,
+        batch_size: int | None = None,
+    ) -> DataLoader:
         if isinstance(data, DataLoader):
             return data
         # A generator seeded from (seed, epoch): the order never depends on global RNG use.
@@ -579,8 +663,9 @@ class Trainer:
         generator.manual_seed(_epoch_seed(self.config.seed, epoch))
         return DataLoader(
             data,
-            batch_size=self.config.batch_size,
+            batch_size=batch_size or self.config.batch_size,
             shuffle=shuffle and not isinstance(data, IterableDataset),
+            sampler=sampler,
             num_workers=self.config.num_workers,
             collate_fn=getattr(data, "collate_fn", None),
             generator=generator,
@@ -654,7 +739,7 @@ class Trainer:
             for name, value in self.config.to_dict().items()
             if name not in _RESUME_FREE_FIELDS and saved_config.get(name, value) != value
         )
-        if changed:
+        if changed and self.is_main:
             logger.warning(
                 "resuming %s with changed settings (%s); the run will differ from an "
                 "uninterrupted one",
@@ -687,6 +772,11 @@ def _match_tuples(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, A
         groups.append(group)
     groups.extend(saved["param_groups"][len(groups) :])
     return {"state": saved["state"], "param_groups": groups}
+
+
+def _shardable(data: Dataset | DataLoader) -> bool:
+    """Map-style datasets can be split over ranks; loaders and iterable datasets cannot."""
+    return not isinstance(data, DataLoader | IterableDataset)
 
 
 def _model_device(model: nn.Module, default: torch.device) -> torch.device:
