@@ -233,6 +233,9 @@ def _print_comparison(table: Any) -> None:
 
 
 _DATA_ARG = typer.Argument(None, help="CSV or Parquet file (or use --dataset).")
+_NPROC_OPTION = typer.Option(
+    None, "--nproc", min=1,
+    help="Train data-parallel on N local processes (torchrun, gloo/nccl); rank 0 writes.")
 
 
 @app.command()
@@ -287,16 +290,17 @@ def forecast(
         None, help="Long/flat strategy on one-step return forecasts, cost per trade."),
     start: str | None = typer.Option(None, help="Keep rows from this date on."),
     end: str | None = typer.Option(None, help="Keep rows up to this date."),
+    nproc: int | None = _NPROC_OPTION,
 ) -> None:
     """Backtest an LSTM against baselines, write the report, train, save and forecast."""
     values = dict(locals())
-    for key in ("data", "dataset", "config", "output"):
+    for key in ("data", "dataset", "config", "output", "nproc"):
         values.pop(key)
-    _forecast_main(data, dataset, config, output, values, backtest_only=False)
+    _forecast_main(data, dataset, config, output, values, backtest_only=False, nproc=nproc)
 
 
 def _forecast_main(data: Path | None, dataset: str | None, config: Path | None, output: Path,
-                   values: dict[str, Any], backtest_only: bool) -> None:
+                   values: dict[str, Any], backtest_only: bool, nproc: int | None) -> None:
     renames = {"past_cov": "past_covariates", "future_cov": "future_covariates",
                "epochs": "max_epochs", "ticker": "tickers"}
     values = {renames.get(k, k): v for k, v in values.items()}
@@ -313,9 +317,58 @@ def _forecast_main(data: Path | None, dataset: str | None, config: Path | None, 
                               f"{values['quantiles']!r}"))
     try:
         cfg = _forecast_options(data, dataset, config, values)
-        _run_forecast_command(cfg, output)
+        _run_forecast_on_ranks(cfg, output, nproc)
     except LstmkitError as err:
         _fail(err)
+
+
+def _run_forecast_on_ranks(cfg: Any, output: Path, nproc: int | None) -> None:
+    """Run the job here; with --nproc N > 1 relaunch it on N processes through torchrun.
+
+    Under torchrun every rank runs the whole job (each training is data-parallel) and only
+    rank 0 writes `output` and prints; the other ranks write into a scratch folder.
+    """
+    import tempfile
+
+    from lstmkit.training import distributed
+
+    if not distributed.launched_by_torchrun():
+        if nproc is None or nproc == 1:
+            _run_forecast_command(cfg, output)
+        else:
+            _launch_forecast(cfg, output, nproc)
+        return
+    local = os.environ.get("LOCAL_WORLD_SIZE")
+    if nproc is not None and str(nproc) != local:
+        raise ConfigError(f"--nproc {nproc} but torchrun started {local} processes on this "
+                          "node; drop --nproc when launching with torchrun")
+    ctx = distributed.detect(None)
+    if ctx is None or ctx.is_main:
+        _run_forecast_command(cfg, output)
+    else:
+        from lstmkit.forecast_job import run_forecast
+
+        with tempfile.TemporaryDirectory() as scratch:
+            run_forecast(cfg, scratch)
+
+
+def _launch_forecast(cfg: Any, output: Path, nproc: int) -> None:
+    """`torch.distributed.run --standalone --nproc-per-node N -m lstmkit forecast` with
+    the resolved options in a temporary YAML file; exits with its status."""
+    import subprocess
+    import tempfile
+
+    import yaml
+
+    from lstmkit.training import distributed
+
+    with tempfile.TemporaryDirectory() as tmp:
+        options = Path(tmp) / "config.yaml"
+        options.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
+        args = ["forecast", "--config", str(options), "--output", str(output)]
+        code = subprocess.call(distributed.torchrun_command(nproc, "lstmkit", args))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command(name="backtest", context_settings={"allow_extra_args": False})
@@ -338,12 +391,13 @@ def backtest_command(
     refit: bool | None = typer.Option(None, "--refit/--no-refit", help="Train per fold."),
     baselines: str | None = typer.Option(None, help="all, none, or names separated by commas."),
     seed: int | None = typer.Option(None, help="Seed (default 0)."),
+    nproc: int | None = _NPROC_OPTION,
 ) -> None:
     """Walk-forward backtest only (no final model); every other option via --config."""
     values = dict(locals())
-    for key in ("data", "dataset", "config", "output"):
+    for key in ("data", "dataset", "config", "output", "nproc"):
         values.pop(key)
-    _forecast_main(data, dataset, config, output, values, backtest_only=True)
+    _forecast_main(data, dataset, config, output, values, backtest_only=True, nproc=nproc)
 
 
 @app.command()
