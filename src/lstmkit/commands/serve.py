@@ -30,6 +30,8 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes, each loading the model."),
     max_rows: int = typer.Option(100_000, min=1, help="Most rows per request (else 413)."),
     max_bytes: int = typer.Option(16 * 2**20, min=1, help="Most body bytes (else 413)."),
+    threads: int = typer.Option(1, min=1, help="torch threads per request (requests run "
+                                "concurrently)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
     """Serve a saved model over HTTP: POST /predict, GET /health, docs at /docs."""
@@ -41,7 +43,7 @@ def serve(
 
         if log_level not in LOG_LEVELS:
             raise ConfigError(f"--log-level must be one of {list(LOG_LEVELS)}, got {log_level!r}")
-        settings = ServeSettings(max_rows=max_rows, max_bytes=max_bytes)
+        settings = ServeSettings(max_rows=max_rows, max_bytes=max_bytes, threads=threads)
         app = create_app(model, settings)  # a bad model fails here, before listening
     except LstmkitError as err:
         _fail(err)

@@ -18,7 +18,7 @@ from lstmkit import __version__, io
 from lstmkit.errors import LstmkitError
 from lstmkit.serve.errors import RequestError, field_name, problem
 from lstmkit.serve.limits import BodyLimit
-from lstmkit.serve.runner import Runner, make_runner
+from lstmkit.serve.runner import Runner, make_runner, use_threads
 from lstmkit.serve.schemas import ErrorResponse, Health, Limits
 from lstmkit.serve.settings import ServeSettings
 
@@ -37,7 +37,8 @@ def create_app(model_path: str | os.PathLike[str],
     health = Health(kind=kind, model=path.name, lstmkit_version=__version__,
                     model_lstmkit_version=str(header.get("lstmkit_version", "unknown")),
                     needs=runner.needs(),
-                    limits=Limits(max_rows=settings.max_rows, max_bytes=settings.max_bytes))
+                    limits=Limits(max_rows=settings.max_rows, max_bytes=settings.max_bytes,
+                                  threads=settings.threads))
     app = FastAPI(
         title=f"lstmkit {kind}: {path.name}", version=__version__,
         description="Predictions of a saved lstmkit model. `GET /health` says what a "
@@ -74,6 +75,7 @@ def _add_routes(app: FastAPI, runner: Runner, health: Health, settings: ServeSet
             raise RequestError((field,), f"{rows:,} rows; this server accepts at most "
                                          f"{settings.max_rows:,} per request (lstmkit serve "
                                          "--max-rows)", status=413, kind="too_large")
+        use_threads(settings.threads)
         return runner.predict(body)
 
 

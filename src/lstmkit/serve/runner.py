@@ -5,11 +5,13 @@ forecaster and of the classifier writes one piece of model state: it sets the ne
 eval mode and back to the mode it found (`net.train(was_training)`). The runner puts the
 network in eval mode once, at start-up, so those writes store the value already there and
 requests never see training-mode dropout; everything else `predict` builds is local. No
-lock is needed, and inference runs under `torch.inference_mode()` (thread-local).
+lock is needed, and inference runs under `torch.inference_mode()` (thread-local). Each
+request thread runs torch with `ServeSettings.threads` threads (see `use_threads`).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,6 +35,16 @@ from lstmkit.serve.schemas import (
     TextRequest,
     parse_timestamps,
 )
+
+_thread = threading.local()
+
+
+def use_threads(n: int) -> None:
+    """Give this request thread `n` torch threads (OpenMP's count is per thread: a new
+    thread starts with one per core, which oversubscribes the CPU under concurrent load)."""
+    if getattr(_thread, "torch_threads", None) != n:
+        torch.set_num_threads(n)
+        _thread.torch_threads = n
 
 
 class Runner(Protocol):

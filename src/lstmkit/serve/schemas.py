@@ -185,6 +185,7 @@ class ClassifierNeeds(BaseModel):
 class Limits(BaseModel):
     max_rows: int
     max_bytes: int
+    threads: int = Field(description="torch threads per request")
 
 
 class Health(BaseModel):
