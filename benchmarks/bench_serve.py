@@ -4,7 +4,9 @@ Starts `lstmkit serve MODEL` in a subprocess on a free port, checks that one HTT
 equals `model.predict` on the same history in this process, then sends `--requests`
 forecast requests, `--concurrency` at a time (httpx AsyncClient), and reports p50/p99
 latency and requests/s. Reference: the median time of `model.predict` on the same history in
-this process (no HTTP); the ratio column is p50 over that median.
+this process (no HTTP); the ratio column is p50 over that median. A run of `--sequential`
+requests one at a time shows the HTTP overhead alone; at 8 concurrent the latency also
+holds the time spent queueing behind other requests.
 
 The request is the last `min_history_rows` rows (lookback + largest seasonal lag) before
 the final `horizon` rows of the data, and the known-future covariates of those final rows.
@@ -103,6 +105,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--sequential", type=int, default=100,
+                        help="requests sent one at a time first")
     parser.add_argument("--repeats", type=int, default=50, help="in-process predict runs")
     args = parser.parse_args()
 
@@ -124,13 +128,12 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         first = httpx.post(f"{url}/predict", json=body).json()
         gap = float(np.max(np.abs(np.array(first["values"]) - want[model.target_].to_numpy())))
-        latencies, wall, answers = asyncio.run(
-            load(url, body, args.requests, args.concurrency))
+        runs = [asyncio.run(load(url, body, n, c)) for n, c in
+                ((args.sequential, 1), (args.requests, args.concurrency))]
     finally:
         server.terminate()
         server.wait(30)
-    same = all(a == first for a in answers)
-    p50, p99 = np.percentile(latencies, [50, 99]) * 1000
+    same = all(a == first for _, _, answers in runs for a in answers)
     reference = statistics.median(direct) * 1000
     print(f"command: {' '.join([os.path.basename(sys.argv[0]), *sys.argv[1:]])}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -138,14 +141,17 @@ def main() -> None:
           f"{args.workers} worker(s); model {args.model} ({len(history)} history rows, "
           f"horizon {model.horizon})")
     print(f"HTTP forecast vs in-process predict: max |diff| {gap:.1e}; "
-          f"all {args.requests} answers identical: {same}")
+          f"all HTTP answers identical: {same}")
     print()
     print("| run | p50 ms | p99 ms | requests/s | p50 / reference |")
     print("|---|---:|---:|---:|---:|")
     print(f"| in-process `model.predict` (reference, median of {args.repeats}) | "
           f"{reference:.1f} | | {1000 / reference:.0f} | 1.00 |")
-    print(f"| HTTP /predict, {args.requests} requests, {args.concurrency} concurrent | "
-          f"{p50:.1f} | {p99:.1f} | {args.requests / wall:.0f} | {p50 / reference:.2f} |")
+    for (latencies, wall, _), (n, c) in zip(
+            runs, ((args.sequential, 1), (args.requests, args.concurrency)), strict=True):
+        p50, p99 = np.percentile(latencies, [50, 99]) * 1000
+        print(f"| HTTP /predict, {n} requests, {c} concurrent | {p50:.1f} | {p99:.1f} | "
+              f"{n / wall:.0f} | {p50 / reference:.2f} |")
 
 
 if __name__ == "__main__":

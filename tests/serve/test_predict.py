@@ -10,6 +10,8 @@ import pandas as pd
 from serve_helpers import HORIZON, LIMITS, MIN_ROWS, forecast_body, history_frame, running
 
 import lstmkit
+from lstmkit.models.forecaster import LSTMForecaster
+from lstmkit.models.sequence_classifier import SequenceClassifier
 from lstmkit.serve import create_app
 
 
@@ -82,3 +84,52 @@ def test_classifier_labels_and_probabilities(classifier_dir: Path) -> None:
     np.testing.assert_allclose(got["probabilities"], model.predict_proba(texts), atol=1e-6)
     assert got["labels"] == model.predict(texts).tolist() and got["classes"] == ["neg", "pos"]
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "texts[1]"
+
+
+def test_many_series_with_a_time_zone(tmp_path: Path) -> None:
+    """Long data (ids per row) on Melbourne time: offsets in, the same instants out."""
+    ds = pd.date_range("2024-01-01", periods=120, freq="h", tz="Australia/Melbourne")
+    rng = np.random.default_rng(1)
+    frame = pd.concat([pd.DataFrame({"ds": ds, "site": site, "y": rng.normal(size=120) + k})
+                       for k, site in enumerate(["a", "b"])], ignore_index=True)
+    model = LSTMForecaster(lookback=6, horizon=3, hidden_size=4, num_layers=1, max_epochs=1,
+                           seasonal_lags=[], validation_fraction=0, progress=False)
+    model.fit(frame.iloc[np.r_[0:100, 120:220]], id_col="site").save(tmp_path / "m")
+    recent = frame.iloc[np.r_[100:110, 220:230]]
+    body = {"history": {"timestamps": [t.isoformat() for t in recent["ds"]],
+                        "target": recent["y"].tolist(), "ids": recent["site"].tolist()}}
+    want = lstmkit.load(tmp_path / "m").predict(recent)
+    with running(create_app(tmp_path / "m")) as url:
+        got = httpx.post(f"{url}/predict", json=body).json()
+        utc = dict(body["history"], timestamps=[t.tz_convert("UTC").isoformat()
+                                                for t in recent["ds"]])
+        got_utc = httpx.post(f"{url}/predict", json={"history": utc}).json()
+        naive = dict(body["history"], timestamps=[t[:19] for t in body["history"]["timestamps"]])
+        refused = httpx.post(f"{url}/predict", json={"history": naive}).json()
+        no_ids = httpx.post(f"{url}/predict", json={"history": dict(body["history"], ids=None)})
+    assert got["ids"] == want["site"].tolist() == ["a"] * 3 + ["b"] * 3
+    assert got["timestamps"] == [t.isoformat() for t in want["ds"]]
+    assert got["timestamps"][0] == "2024-01-05T14:00:00+11:00"
+    np.testing.assert_allclose(got["values"], want["y"], rtol=0, atol=1e-6)
+    assert got_utc == got
+    assert "Australia/Melbourne" in refused["detail"][0]["msg"]
+    assert no_ids.status_code == 422 and no_ids.json()["detail"][0]["field"] == "history.ids"
+
+
+def test_frame_sequences_classifier(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    seqs = [rng.normal(k, 0.3, size=(int(rng.integers(3, 8)), 2)) for k in [0, 3] * 20]
+    SequenceClassifier(hidden_size=4, max_epochs=2, progress=False).fit(
+        seqs, [0, 1] * 20).save(tmp_path / "c")
+    sequences = [s.tolist() for s in seqs[:4]]
+    want = lstmkit.load(tmp_path / "c").predict_proba(seqs[:4])
+    with running(create_app(tmp_path / "c")) as url:
+        got = httpx.post(f"{url}/predict", json={"sequences": sequences}).json()
+        narrow = httpx.post(f"{url}/predict", json={"sequences": [[[1.0, 2.0], [1.0]]]})
+        empty = httpx.post(f"{url}/predict", json={"sequences": [[]]})
+    np.testing.assert_allclose(got["probabilities"], want, atol=1e-6)
+    assert got["classes"] == [0, 1] and got["labels"] == want.argmax(axis=1).tolist()
+    assert narrow.status_code == 422
+    assert narrow.json()["detail"][0]["field"] == "sequences[0][1]"
+    assert "2" in narrow.json()["detail"][0]["msg"]
+    assert empty.status_code == 422 and empty.json()["detail"][0]["field"] == "sequences[0]"
