@@ -152,3 +152,17 @@ def test_too_many_bytes_is_413(server: str) -> None:
     response = httpx.post(f"{server}/predict", content=chunks())
     assert response.status_code == 413
     assert httpx.get(f"{server}/health").status_code == 200  # still serving
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+def test_forecasts_beyond_the_time_range_or_not_finite_are_422(server: str,
+                                                               body: dict[str, Any]) -> None:
+    end = pd.Timestamp.max.floor("h")
+    late = [(end - pd.Timedelta(hours=47 - i)).isoformat() for i in range(48)]
+    response = post(server, edited(body, lambda b: b["history"].update(timestamps=late)))
+    assert response.status_code == 422
+    assert "outside the supported range" in response.json()["detail"][0]["msg"]
+    huge = edited(body, lambda b: b["history"].update(target=[1e300] * 48))
+    response = post(server, huge)
+    assert response.status_code == 422
+    assert "forecast is not finite" in response.json()["detail"][0]["msg"]
