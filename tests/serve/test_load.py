@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
+import pytest
 from serve_helpers import cli_server, forecast_body
 
 REQUESTS, CONCURRENCY = 1_000, 8
@@ -30,6 +31,7 @@ async def _hammer(url: str, bodies: list[dict]) -> tuple[list[int], list[dict], 
     return list(status), list(answers), list(seconds)
 
 
+@pytest.mark.slow
 def test_concurrent_requests_all_succeed_and_agree(forecaster_dir: Path,
                                                    series: pd.DataFrame) -> None:
     """Against `lstmkit serve` in its own process (as deployed), not sharing our GIL."""

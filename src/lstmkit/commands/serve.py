@@ -26,7 +26,7 @@ def _fail(err: LstmkitError) -> None:
 def serve(
     model: Path = typer.Argument(..., help="A model folder (forecaster or sequence classifier)."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every one)."),
-    port: int = typer.Option(8000, min=0, max=65535, help="TCP port."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     workers: int = typer.Option(1, min=1, help="Worker processes, each loading the model."),
     max_rows: int = typer.Option(100_000, min=1, help="Most rows per request (else 413)."),
     max_bytes: int = typer.Option(16 * 2**20, min=1, help="Most body bytes (else 413)."),
