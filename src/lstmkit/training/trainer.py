@@ -428,8 +428,10 @@ class Trainer:
             while run.epoch < cfg.max_epochs and not run.history.stopped_early:
                 self._run_epoch(
                     model, net, train_set, val_set, loss_fn, optimizer, schedule, run, bar)
-                stop = [callback(run.history.records[-1]) is True for callback in callbacks]
-                if any(stop) if ctx is None else distributed.any_rank(any(stop), self.device):
+                stop = any([callback(run.history.records[-1]) is True for callback in callbacks])
+                if ctx is not None:  # a callback that stops one rank stops them all
+                    stop = distributed.any_rank(stop, self.device)
+                if stop:
                     run.history.stopped_early = True
                 if ckpt_file is not None:
                     if self.is_main:
