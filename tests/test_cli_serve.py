@@ -33,8 +33,11 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: calls.append({"target": target,
-                                                                          **kw}))
+
+    def run(target: Any, timeout_worker_healthcheck: int = 5, **options: Any) -> None:
+        calls.append({"target": target, "healthcheck_s": timeout_worker_healthcheck, **options})
+
+    monkeypatch.setattr(uvicorn, "run", run)
     return calls
 
 
@@ -62,7 +65,7 @@ def test_workers_load_the_model_from_the_environment(
                                  "--threads", "2"])
     assert result.exit_code == 0, result.output
     (call,) = uvicorn_calls
-    assert call["workers"] == 2 and call["factory"]
+    assert call["workers"] == 2 and call["factory"] and call["healthcheck_s"] == 120
     assert call["target"] == "lstmkit.serve.app:app_from_env"
     from lstmkit.serve.app import app_from_env
 

@@ -5,6 +5,7 @@ Endpoints: POST /predict, GET /health, GET /openapi.json and /docs. Needs the `s
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from rich.markup import escape
 from lstmkit.errors import ConfigError, LstmkitError
 
 console = Console()
+WORKER_STARTUP_S = 120
 
 
 def _fail(err: LstmkitError) -> None:
@@ -50,10 +52,15 @@ def serve(
     import uvicorn
 
     target: Any = app
+    options: dict[str, Any] = {}
     if workers > 1:  # each worker process loads the model itself
         os.environ.update(settings.to_env(str(model.resolve())))
         target = "lstmkit.serve.app:app_from_env"
+        if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+            # importing torch and loading the model can outlast uvicorn's 5 s health check
+            # on a busy machine, and a worker that misses it is killed and restarted
+            options["timeout_worker_healthcheck"] = WORKER_STARTUP_S
     console.print(f"serving {escape(str(model))} on http://{host}:{port} "
                   f"(docs: http://{host}:{port}/docs)", highlight=False)
     uvicorn.run(target, host=host, port=port, workers=workers, factory=workers > 1,
-                log_level=log_level)
+                log_level=log_level, **options)
