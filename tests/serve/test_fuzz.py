@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from serve_helpers import HORIZON, MIN_ROWS, forecast_body
+from serve_helpers import HORIZON, MIN_ROWS, forecast_body, running
+
+from lstmkit.serve import create_app
 
 FUZZ = settings(deadline=None, max_examples=60, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -100,3 +102,22 @@ def test_valid_bodies_get_a_forecast(client: httpx.Client, body: dict[str, Any])
     got = response.json()
     assert got["timestamps"] == body["future"]["timestamps"]
     assert len(got["values"]) == HORIZON and np.isfinite(got["values"]).all()
+
+
+@pytest.fixture(scope="module")
+def text_client(classifier_dir):
+    with running(create_app(classifier_dir)) as url, httpx.Client(base_url=url) as c:
+        yield c
+
+
+@settings(deadline=None, max_examples=30, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.text(max_size=60), min_size=1, max_size=8), junk=json_values)
+def test_classifier_texts_get_labels_and_junk_no_server_error(text_client: httpx.Client,
+                                                      texts: list[str], junk: Any) -> None:
+    response = post(text_client, {"texts": texts})
+    assert response.status_code == 200, response.text
+    got = response.json()
+    assert len(got["labels"]) == len(texts) and set(got["labels"]) <= {"neg", "pos"}
+    assert np.allclose(np.sum(got["probabilities"], axis=1), 1)
+    assert post(text_client, {"texts": junk}).status_code in (200, 422)  # junk may be valid
