@@ -63,6 +63,8 @@ CASES = {
                               "history.timestamps", "entry 7 ('31/01/2024 13:00')"),
     "impossible date": (set_item(("future", "timestamps", 2), "2024-02-30T00:00:00"),
                         "future.timestamps", "entry 2"),
+    "timestamp out of range": (set_item(("history", "timestamps", 0), "9999-01-01T00:00:00"),
+                               "history.timestamps", "outside the supported range"),
     "missing history covariate": (lambda b: b["history"]["covariates"].pop("temp"),
                                   "history.covariates.temp", "missing covariate(s) ['temp']"),
     "missing future covariate": (lambda b: b["future"]["covariates"].pop("workday"),
