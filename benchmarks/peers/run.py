@@ -109,9 +109,12 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
 
 
 def run_child(name: str, task_path: Path, out_dir: Path, repeat: int, threads: int,
-              timeout: float) -> dict[str, Any]:
-    """Run one model in a fresh interpreter; returns its JSON result."""
+              timeout: float, reuse: bool = False) -> dict[str, Any]:
+    """Run one model in a fresh interpreter; returns its JSON result (with `reuse`, the one
+    an earlier run of the same task left in `out_dir`, if any)."""
     out = out_dir / f"{name}.r{repeat}.json"
+    if reuse and out.exists():
+        return json.loads(out.read_text())
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "NUMBA_NUM_THREADS": str(threads), "PYTHONWARNINGS": "ignore"}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name,
@@ -157,6 +160,11 @@ def summarise(task: Task, y: np.ndarray, runs: dict[str, list[dict[str, Any]]]
             ok = ref is not None and ref[key] and not np.isnan(ref[key])
             row[f"{key}_x_lstmkit"] = row[key] / ref[key] if ok else float("nan")
     return rows
+
+
+def _repeats(runs: dict[str, list[dict[str, Any]]]) -> str:
+    counts = sorted({len(results) for results in runs.values()})
+    return "–".join(str(c) for c in (counts[0], counts[-1])) if len(counts) > 1 else str(counts[0])
 
 
 def _suffix(name: str, task: Task) -> str:
@@ -243,6 +251,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-classical", action="store_true")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child")
     parser.add_argument("--output", type=Path, default=HERE / "results")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the child results an interrupted run of the same "
+                             "configuration left in --output (resume, or re-print tables)")
+    parser.add_argument("--summarise-only", action="store_true",
+                        help="run nothing: tables from the results already in --output")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--task-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -261,24 +274,35 @@ def main(argv: list[str] | None = None) -> None:
         out_dir = args.output / dataset
         out_dir.mkdir(parents=True, exist_ok=True)
         task_path = out_dir / "task.json"
-        task_path.write_text(json.dumps(task.to_json(), indent=1))
+        task_json = json.dumps(task.to_json(), indent=1)
+        reusing = args.reuse or args.summarise_only
+        if reusing and task_path.exists() and task_path.read_text() != task_json:
+            raise SystemExit(f"--reuse: {task_path} holds another configuration; drop --reuse "
+                             "or use another --output")
+        task_path.write_text(task_json)
         y = load_series(dataset)["y"].to_numpy("float64")
         before = os.getloadavg()
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         for repeat in range(args.repeats):
             for name in names:
+                if args.summarise_only:
+                    done = out_dir / f"{name}.r{repeat}.json"
+                    if done.exists():
+                        runs[name].append(json.loads(done.read_text()))
+                    continue
                 began = time.perf_counter()
                 runs[name].append(run_child(name, task_path, out_dir, repeat, args.threads,
-                                            args.timeout))
+                                            args.timeout, args.reuse))
                 print(f"[{dataset}] repeat {repeat + 1}/{args.repeats} {name}: "
                       f"{time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
+        runs = {name: results for name, results in runs.items() if results}
         rows = summarise(task, y, runs)
         table = markdown(rows)
         text = "\n".join([
             f"## {dataset} ({stamp})", "", f"command: `{command}`", "",
             f"machine: {machine(args.threads)}", "",
             f"{load_note(before, os.getloadavg())}", "", describe(task), "",
-            f"medians of {args.repeats} repeat(s); × lk = ratio to lstmkit in this run", "",
+            f"medians of {_repeats(runs)} repeat(s); × lk = ratio to lstmkit in this run", "",
             table, ""])
         print(text, flush=True)
         (out_dir / "table.md").write_text(text)

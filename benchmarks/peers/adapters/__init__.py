@@ -9,6 +9,8 @@ from common import Adapter, Task
 ADAPTERS: dict[str, tuple[str, str]] = {
     # name: (module, label of the library and model in the tables)
     "lstmkit": ("adapters.lstmkit_lstm", "lstmkit LSTMForecaster"),
+    "lstmkit_defaults": ("adapters.lstmkit_lstm",
+                         "lstmkit LSTMForecaster + its seasonal lags and calendar (not alike)"),
     "neuralforecast": ("adapters.neuralforecast_lstm", "NeuralForecast LSTM"),
     "darts_block": ("adapters.darts_rnn", "Darts BlockRNNModel(LSTM)"),
     "darts_rnn": ("adapters.darts_rnn", "Darts RNNModel(LSTM)"),
@@ -19,7 +21,7 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "mstl": ("adapters.statsforecast_models", "statsforecast MSTL"),
 }
 
-NEURAL = ("lstmkit", "neuralforecast", "darts_block", "darts_rnn")
+NEURAL = ("lstmkit", "neuralforecast", "darts_block", "darts_rnn", "lstmkit_defaults")
 
 
 def load(name: str, task: Task) -> Adapter:

@@ -4,6 +4,10 @@ Adam (AdamW with weight decay 0), constant learning rate, no clipping, no valida
 
 lstmkit trains whole epochs, not a number of optimisation steps: the epoch count is the one
 that comes closest to `steps` (at least one epoch); `steps_done` reports the real count.
+
+`lstmkit_defaults` is the same model with lstmkit's own input features left on (seasonal lags
+"auto" — a year for monthly data, a day and a week for half-hourly — and calendar terms):
+what a user gets by default, shown next to the configured-alike row.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ class LstmkitAdapter:
 
     scaled = True
 
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, features: bool = False) -> None:
         self.task = task
+        self.features = features
         self.steps_done = 0
         self.model: LSTMForecaster | None = None
 
@@ -33,13 +38,15 @@ class LstmkitAdapter:
     def fit(self, y: np.ndarray, ds: pd.DatetimeIndex) -> None:
         """Train for the whole number of epochs closest to `net.steps` optimisation steps."""
         net = self.task.net
-        windows = len(y) - net.lookback - net.horizon + 1
+        lags = _max_lag(self.task, net.horizon) if self.features else 0
+        windows = len(y) - net.lookback - lags - net.horizon + 1
         per_epoch = math.ceil(windows / net.batch_size)
         epochs = max(1, round(net.steps / per_epoch))
         self.model = LSTMForecaster(
             lookback=net.lookback, horizon=net.horizon, strategy="direct",
-            hidden_size=net.hidden_size, num_layers=net.num_layers, seasonal_lags=(),
-            calendar=False, fourier=None, scaler="none", loss="mae", max_epochs=epochs,
+            hidden_size=net.hidden_size, num_layers=net.num_layers,
+            seasonal_lags="auto" if self.features else (), calendar=self.features,
+            fourier=None, scaler="none", loss="mae", max_epochs=epochs,
             batch_size=net.batch_size, lr=net.lr, weight_decay=0.0, clip_norm=None,
             lr_schedule="constant", validation_fraction=0.0, seed=net.seed, device="cpu",
             progress=False,
@@ -57,6 +64,13 @@ class LstmkitAdapter:
         return self.model.forecast_at(design, origins.astype(np.int64))
 
 
+def _max_lag(task: Task, horizon: int) -> int:
+    """Largest of lstmkit's automatic seasonal lags that a direct model uses."""
+    from lstmkit.models.forecast_design import default_seasonal_lags
+
+    return max((m for m in default_seasonal_lags(task.freq) if m >= horizon), default=0)
+
+
 def make(name: str, task: Task) -> LstmkitAdapter:
     """The adapter for `run.py`."""
-    return LstmkitAdapter(task)
+    return LstmkitAdapter(task, features=name == "lstmkit_defaults")
