@@ -24,7 +24,6 @@ world_size`` windows of it, so a run gives the same global batches as a single p
 from __future__ import annotations
 
 import atexit
-import logging
 import math
 import os
 import sys
@@ -41,8 +40,6 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
 from lstmkit.errors import ConfigError
-
-logger = logging.getLogger(__name__)
 
 _ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK")
 
