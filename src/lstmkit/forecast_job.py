@@ -129,13 +129,7 @@ class ForecastConfig:
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> ForecastConfig:
         """Read a YAML file; `overrides` (not None) win over its values."""
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as err:
-            raise ConfigError(f"cannot read config {path}: {err}") from err
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"config {path} must be a mapping of option: value")
-        return cls.from_dict({**loaded, **{k: v for k, v in overrides.items() if v is not None}})
+        return cls.from_dict(merged_config(path, overrides))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ForecastConfig:
@@ -218,6 +212,20 @@ class ForecastConfig:
                 f"no rows between start={self.start} and end={self.end}; the data runs from "
                 f"{ds.min()} to {ds.max()}")
         return dataclasses.replace(series, frame=frame)
+
+
+def merged_config(path: str | Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The option mapping of a YAML config file (none: empty) with `overrides` that are not
+    None on top."""
+    loaded: Any = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ConfigError(f"cannot read config {path}: {err}") from err
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config {path} must be a mapping of option: value")
+    return {**loaded, **{k: v for k, v in overrides.items() if v is not None}}
 
 
 def run_forecast(config: ForecastConfig, output: str | Path,

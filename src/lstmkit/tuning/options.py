@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lstmkit.errors import ConfigError
-from lstmkit.forecast_job import ForecastConfig
+from lstmkit.forecast_job import ForecastConfig, merged_config
 
 
 @dataclass(frozen=True)
@@ -65,12 +63,4 @@ def split_options(values: dict[str, Any]) -> tuple[ForecastConfig, TuneOptions]:
 def read_tune_config(path: str | Path | None,
                      **overrides: Any) -> tuple[ForecastConfig, TuneOptions]:
     """Forecast config and tuning options from a YAML file; `overrides` (not None) win."""
-    loaded: Any = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as err:
-            raise ConfigError(f"cannot read config {path}: {err}") from err
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"config {path} must be a mapping of option: value")
-    return split_options({**loaded, **{k: v for k, v in overrides.items() if v is not None}})
+    return split_options(merged_config(path, overrides))
