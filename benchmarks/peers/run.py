@@ -214,8 +214,22 @@ def machine(threads: int) -> str:
         except metadata.PackageNotFoundError:
             pass
     return (f"{cpu}, {os.cpu_count()} vCPU{mem}, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}; {', '.join(versions)}; {threads} threads "
-            "per model")
+            f"Python {platform.python_version()}; {', '.join(versions)} ({lstmkit_commit()}); "
+            f"{threads} threads per model")
+
+
+def lstmkit_commit() -> str:
+    """The checkout's commit, and whether src/ had uncommitted changes (lstmkit is installed
+    editable, so they are part of what ran)."""
+    root = HERE.parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root,
+                               check=True, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "lstmkit commit unknown"
+    return f"lstmkit at {sha}" + (" with uncommitted changes in src/" if dirty else "")
 
 
 def load_note(before: tuple[float, ...], after: tuple[float, ...]) -> str:
