@@ -49,7 +49,7 @@ SUPPORTED_FORMAT_VERSIONS = frozenset({1})
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib"})
-_BUILTIN_MODULES = ("lstmkit.nn", "lstmkit.models")  # imported on demand to register kinds
+_BUILTIN_MODULES = ("lstmkit.nn", "lstmkit.models", "lstmkit.federated")  # register kinds
 
 T = TypeVar("T", bound=type)
 _REGISTRY: dict[str, type] = {}

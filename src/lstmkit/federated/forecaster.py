@@ -1,0 +1,143 @@
+"""`FederatedForecaster`: an LSTMForecaster whose training is a Flower federation.
+
+Each client holds some of the series (by default one each) and trains the shared network on
+its own rows; the server only ever sees weights. After `fit` the model forecasts, backtests,
+saves and loads like any LSTMForecaster.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lstmkit import io
+from lstmkit.errors import ConfigError
+from lstmkit.federated.privacy import LocalDP
+from lstmkit.federated.settings import FederationSettings
+from lstmkit.models.forecast_design import check_covariates, fit_scalers
+from lstmkit.models.forecaster import LSTMForecaster
+from lstmkit.nn.distribution import check_quantiles
+from lstmkit.training import EpochRecord, TrainingHistory
+
+if TYPE_CHECKING:
+    from lstmkit.federated.apps import FederationResult
+
+FEDERATION_PARAMS = ("clients", "rounds", "local_epochs", "aggregation", "proximal_mu", "dp",
+                     "client_threads", "cpus")
+
+
+@io.register_model("federated-lstm-forecaster")
+class FederatedForecaster(LSTMForecaster):
+    """LSTMForecaster trained by federated averaging (Flower simulation on this machine).
+
+    Args:
+        clients: number of clients; the series are dealt to them in order, round-robin
+            (default: one client per series). Scalers are fitted per series, on the
+            client that holds it.
+        rounds: federated rounds; every client trains `local_epochs` epochs per round.
+        aggregation: "fedavg" or "fedprox" (adds mu / 2 * ||w - w_global||^2 to every
+            client's loss, `proximal_mu` = mu).
+        dp: optional client-level differential privacy, {"clip_norm", "epsilon", "delta"}
+            per round (see `lstmkit.federated.privacy.LocalDP`); reported in `federation_`.
+        client_threads: torch threads of each client; cpus: cores the simulation may use.
+        **forecaster: every LSTMForecaster argument. `max_epochs` is not used (rounds and
+            local_epochs are the budget); the best round by the clients' mean validation
+            loss is kept (the last one under differential privacy).
+    """
+
+    def __init__(self, clients: int | None = None, rounds: int = 20, local_epochs: int = 1,
+                 aggregation: str = "fedavg", proximal_mu: float = 0.0,
+                 dp: Mapping[str, float] | None = None, client_threads: int = 1,
+                 cpus: int | None = None, **forecaster: Any) -> None:
+        super().__init__(**forecaster)
+        self.clients = clients
+        self.rounds = rounds
+        self.local_epochs = local_epochs
+        self.aggregation = aggregation
+        self.proximal_mu = proximal_mu
+        self.dp = dict(dp) if dp is not None else None
+        self.client_threads = client_threads
+        self.cpus = cpus
+
+    def fit(self, data: Any, *, target: str = "y", time_col: str = "ds",
+            id_col: str | None = None, freq: str | None = None) -> FederatedForecaster:
+        """Federated training over the series of `data` (see the class docstring)."""
+        self._check_params()
+        if self.calibrate_intervals in (True, "validation"):
+            raise ConfigError("calibrate_intervals=True needs every client's validation "
+                              "windows in one place; use 'recent' (computed locally) or False")
+        series = self._load(data, target, time_col, id_col, freq, fitting=True)
+        spec = self._spec(series)
+        check_covariates(series.frame, spec)
+        groups = self.client_groups(series.ids)
+        with tempfile.TemporaryDirectory(prefix="lstmkit-federated-") as folder:
+            for k, ids in enumerate(groups):
+                rows = series.frame[series.frame["unique_id"].isin(ids)]
+                rows.to_parquet(Path(folder) / f"site-{k}.parquet", index=False)
+            settings = self.settings(series.freq, len(groups), data_dir=folder)
+            result = _simulate(settings, self.cpus)
+        network = self._network(spec, series.frame)
+        network.load_state_dict(result.weights)
+        # per-series statistics: the same numbers each client computed on its own rows
+        self.scalers_ = fit_scalers(self._transformed(series.frame), spec, self.scaler)
+        self.spec_, self.network_ = spec, network
+        self.history_ = _history(result.rounds, result.chosen_round)
+        self.quantiles_ = check_quantiles(self.quantiles)
+        self.interval_offsets_ = None
+        self.target_, self.time_col_, self.id_col_ = series.target, series.time_col, series.id_col
+        self.context_ = self._context(series.frame, spec)
+        self.federation_ = {**result.summary(), "clients": [list(g) for g in groups],
+                            "aggregation": self.aggregation, "proximal_mu": self.proximal_mu}
+        return self
+
+    def client_groups(self, ids: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The series of each client: one each, or dealt round-robin to `clients`."""
+        n = len(ids) if self.clients is None else self.clients
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(ids):
+            raise ConfigError(f"clients must be an int from 1 to the number of series "
+                              f"({len(ids)}), got {self.clients!r}")
+        return [tuple(ids[k::n]) for k in range(n)]
+
+    def settings(self, freq: str, clients: int, data_dir: str | None = None,
+                 output: str | None = None) -> FederationSettings:
+        """The federation's shared settings for `clients` clients at frequency `freq`."""
+        self._check_federation()
+        return FederationSettings(
+            forecaster=self.forecaster_config(), freq=freq, clients=clients,
+            rounds=self.rounds, local_epochs=self.local_epochs, aggregation=self.aggregation,
+            proximal_mu=self.proximal_mu, dp=LocalDP(**self.dp) if self.dp else None,
+            data_dir=data_dir, output=output, threads=self.client_threads)
+
+    def forecaster_config(self) -> dict[str, Any]:
+        """The LSTMForecaster arguments (without the federation's)."""
+        config = LSTMForecaster.get_config(self)
+        for key in FEDERATION_PARAMS:
+            config.pop(key, None)
+        return config
+
+    def _check_federation(self) -> None:
+        if self.dp is not None:
+            unknown = set(self.dp) - {"clip_norm", "epsilon", "delta"}
+            if unknown:
+                raise ConfigError(f"dp takes clip_norm, epsilon and delta; got {sorted(unknown)}")
+        if self.cpus is not None and (isinstance(self.cpus, bool) or not isinstance(
+                self.cpus, int) or self.cpus < 1):
+            raise ConfigError(f"cpus must be a positive int, got {self.cpus!r}")
+
+
+def _simulate(settings: FederationSettings, cpus: int | None) -> FederationResult:
+    try:
+        from lstmkit.federated.simulation import simulate
+    except ImportError as err:
+        raise ConfigError("federated training needs Flower: pip install 'lstmkit[federated]' "
+                          f"({err})") from err
+    return simulate(settings, cpus)
+
+
+def _history(rounds: list[dict[str, Any]], chosen: int) -> TrainingHistory:
+    records = [EpochRecord(row["round"], row["train_loss"], row["val_loss"], row["lr"],
+                           row["seconds"]) for row in rounds]
+    best = next(row["val_loss"] for row in rounds if row["round"] == chosen)
+    return TrainingHistory(records, best_epoch=chosen, best_val_loss=best)
