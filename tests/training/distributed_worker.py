@@ -6,8 +6,9 @@
 Each rank writes OUTPUT_DIR/rank<R>.safetensors: the final weights of every run (prefixed
 by its name), the histories and how many checkpoints the rank wrote. Runs: ``plain`` (96
 training windows, checkpoints each epoch), ``uneven`` (97: the last global batch holds
-one), ``resume`` / ``resumed`` (dropout, constant rate; 3 epochs straight, and 2 epochs then
-a resumed third). Every run has 37 validation windows.
+one), ``steps`` (a budget of 15 steps: two epochs of 6 batches and 3 batches of a third),
+``resume`` / ``resumed`` (dropout, constant rate; 3 epochs straight, and 2 epochs then a
+resumed third). Every run has 37 validation windows.
 """
 
 from __future__ import annotations
@@ -76,14 +77,16 @@ def run(output: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     counting_saves()
     plain, plain_history = train(0.0, 96, EPOCHS, checkpoint_dir=str(output / "ckpt"))
     uneven, uneven_history = train(0.0, 97, EPOCHS)
+    steps, steps_history = train(0.0, 96, EPOCHS, max_steps=15)
     # a constant rate: a cosine schedule depends on max_epochs, changed here to stop early
     ckpt = str(output / "resume_ckpt")
     straight, straight_history = train(0.2, 96, EPOCHS, lr_schedule="constant")
     train(0.2, 96, 2, lr_schedule="constant", checkpoint_dir=ckpt)
     resumed, resumed_history = train(0.2, 96, EPOCHS, lr_schedule="constant",
                                      checkpoint_dir=ckpt, resume=True)
-    models = {"plain": plain, "uneven": uneven, "resume": straight, "resumed": resumed}
-    histories = {"plain": plain_history, "uneven": uneven_history,
+    models = {"plain": plain, "uneven": uneven, "steps": steps, "resume": straight,
+              "resumed": resumed}
+    histories = {"plain": plain_history, "uneven": uneven_history, "steps": steps_history,
                  "resume": straight_history, "resumed": resumed_history}
     tensors = {f"{name}.{k}": v.detach().contiguous()
                for name, model in models.items() for k, v in model.state_dict().items()}

@@ -1,7 +1,8 @@
 """Train a small seeded LSTM with checkpoints and save its final weights.
 
 Run as a script by test_trainer_kill_resume.py:
-    python resume_worker.py CHECKPOINT_DIR OUTPUT [--epochs N] [--sleep S] [--resume]
+    python resume_worker.py CHECKPOINT_DIR OUTPUT [--epochs N] [--max-steps N] [--sleep S]
+                            [--resume]
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("checkpoint_dir")
     parser.add_argument("output")
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args()
@@ -49,6 +51,7 @@ def main() -> None:
     model = Net()
     config = TrainerConfig(
         max_epochs=args.epochs,
+        max_steps=args.max_steps,
         batch_size=16,
         lr=1e-2,
         weight_decay=0.01,

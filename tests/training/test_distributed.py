@@ -55,7 +55,7 @@ def _losses(meta: dict[str, Any], run: str) -> list[tuple[float, float]]:
     return [(r["train_loss"], r["val_loss"]) for r in meta["history"][run]["records"]]
 
 
-@pytest.mark.parametrize("run", ["plain", "uneven"])
+@pytest.mark.parametrize("run", ["plain", "uneven", "steps"])
 def test_two_processes_match_one(runs: dict[str, Any], run: str) -> None:
     weights, meta = runs["single"]
     ddp_weights, ddp_meta = runs["ranks"][0]

@@ -15,6 +15,7 @@ from lstmkit.training import Trainer, TrainerConfig, resolve_device
 def test_round_trip_through_json() -> None:
     config = TrainerConfig(
         max_epochs=7,
+        max_steps=500,
         lr=3e-3,
         clip_norm=0.5,
         clip_value=2,
@@ -47,6 +48,9 @@ def test_path_checkpoint_dir_is_stored_as_str(tmp_path: Path) -> None:
     [
         ("max_epochs", 0, "max_epochs must be >= 1"),
         ("max_epochs", 2.5, "max_epochs must be an integer"),
+        ("max_steps", 0, "max_steps must be >= 1, got 0"),
+        ("max_steps", 10.0, "max_steps must be an integer, got 10.0"),
+        ("max_steps", True, "max_steps must be an integer, got True"),
         ("batch_size", True, "batch_size must be an integer"),
         ("lr", 0.0, "lr must be > 0"),
         ("lr", float("nan"), "lr must be finite"),

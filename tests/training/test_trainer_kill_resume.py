@@ -19,6 +19,8 @@ from lstmkit.training import CHECKPOINT_FILE, read_checkpoint_meta
 
 WORKER = Path(__file__).with_name("resume_worker.py")
 EPOCHS = 8
+# 96 windows in batches of 16: 6 steps per epoch; 45 steps end inside the eighth epoch
+BUDGETS = {"epochs": (), "steps": ("--max-steps", "45")}
 
 
 def start(checkpoint_dir: Path, output: Path, *extra: str) -> subprocess.Popen[bytes]:
@@ -53,9 +55,11 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], list[list[object]]]:
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
-    reference = start(tmp_path / "ref", tmp_path / "ref.safetensors")
-    victim = start(tmp_path / "run", tmp_path / "killed.safetensors", "--sleep", "0.3")
+@pytest.mark.parametrize("budget", sorted(BUDGETS))
+def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, budget: str) -> None:
+    limit = BUDGETS[budget]
+    reference = start(tmp_path / "ref", tmp_path / "ref.safetensors", *limit)
+    victim = start(tmp_path / "run", tmp_path / "killed.safetensors", *limit, "--sleep", "0.3")
     checkpoint = tmp_path / "run" / CHECKPOINT_FILE
     try:
         deadline = time.monotonic() + 60
@@ -74,7 +78,7 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
     assert 2 <= killed_at < EPOCHS
     assert not (tmp_path / "killed.safetensors").exists()
 
-    finish(start(tmp_path / "run", tmp_path / "resumed.safetensors", "--resume"))
+    finish(start(tmp_path / "run", tmp_path / "resumed.safetensors", *limit, "--resume"))
     finish(reference)
 
     resumed, resumed_history = load(tmp_path / "resumed.safetensors")

@@ -19,12 +19,18 @@ _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 class TrainerConfig:
     """Hyperparameters of `Trainer`; validated on construction (`ConfigError` names the field).
 
+    `max_steps`: a budget of optimizer steps (batches) that replaces `max_epochs`: training
+    stops after exactly that many steps in total, so the last epoch may be partial.
+
     Learning-rate schedules are stepped once per epoch:
     ``constant``; ``cosine`` (from `lr` down to `min_lr` over the epochs after warm-up);
     ``step`` (multiply by `gamma` every `step_size` epochs); ``plateau`` (multiply by `gamma`
     when the validation loss, or the training loss without validation data, has not improved
     for more than `plateau_patience` epochs, never below `min_lr`). `warmup_epochs` > 0 ramps
-    the rate linearly up to `lr` first, for any schedule.
+    the rate linearly up to `lr` first, for any schedule. With `max_steps` the warm-up,
+    ``constant``, ``cosine`` and ``step`` schedules are stepped after every optimizer step
+    instead (cosine then decays over the `max_steps` steps; `warmup_epochs` and `step_size`
+    count epochs of the training data's batches); ``plateau`` still acts at epoch ends.
 
     `batch_size` is the global batch. `distributed`: None uses data-parallel training when
     torchrun started more than one process (each takes ``batch_size / WORLD_SIZE`` windows of
@@ -32,6 +38,7 @@ class TrainerConfig:
     """
 
     max_epochs: int = 20
+    max_steps: int | None = None
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -64,8 +71,9 @@ class TrainerConfig:
             _check_int(name, getattr(self, name), minimum=0)
         if self.seed >= 2**63:
             raise ConfigError(f"seed must be below 2**63, got {self.seed}")
-        if self.tbptt_steps is not None:
-            _check_int("tbptt_steps", self.tbptt_steps, minimum=1)
+        for name in ("max_steps", "tbptt_steps"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), minimum=1)
         if self.early_stopping_patience is not None:
             _check_int("early_stopping_patience", self.early_stopping_patience, minimum=0)
 

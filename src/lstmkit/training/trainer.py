@@ -64,7 +64,8 @@ _RESUME_FREE_FIELDS = {
 
 @dataclass
 class EpochRecord:
-    """What one epoch did; `epoch` counts from 1, `lr` is the rate used during the epoch."""
+    """What one epoch did; `epoch` counts from 1, `lr` is the rate at the epoch's start (the
+    rate of the whole epoch unless `max_steps` steps the schedule after every batch)."""
 
     epoch: int
     train_loss: float
@@ -271,18 +272,21 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 # ------------------------------------------------------------------------- LR schedule
 
 
-def _lr_multiplier(config: TrainerConfig) -> Callable[[int], float]:
-    """Factor on `lr` for a 0-based epoch (warm-up, then constant/cosine/step)."""
-    warmup, schedule, ratio = config.warmup_epochs, config.lr_schedule, config.min_lr / config.lr
+def _lr_multiplier(config: TrainerConfig, unit: int = 1) -> Callable[[int], float]:
+    """Factor on `lr` for a 0-based epoch (warm-up, then constant/cosine/step); with
+    `max_steps`, for a 0-based optimizer step, an epoch being `unit` steps."""
+    warmup, schedule = config.warmup_epochs * unit, config.lr_schedule
+    ratio = config.min_lr / config.lr
+    total = config.max_epochs if config.max_steps is None else config.max_steps
 
-    def multiplier(epoch: int) -> float:
-        if epoch < warmup:
-            return (epoch + 1) / (warmup + 1)
-        t = epoch - warmup
+    def multiplier(index: int) -> float:
+        if index < warmup:
+            return (index + 1) / (warmup + 1)
+        t = index - warmup
         if schedule == "step":
-            return config.gamma ** (t // config.step_size)
+            return config.gamma ** (t // (config.step_size * unit))
         if schedule == "cosine":
-            progress = min(1.0, t / max(1, config.max_epochs - warmup))
+            progress = min(1.0, t / max(1, total - warmup))
             return ratio + (1.0 - ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
         return 1.0
 
@@ -290,12 +294,30 @@ def _lr_multiplier(config: TrainerConfig) -> Callable[[int], float]:
 
 
 class LRSchedule:
-    """Per-epoch learning-rate schedule on top of `torch.optim.lr_scheduler`."""
+    """Learning-rate schedule on top of `torch.optim.lr_scheduler`: stepped once per epoch,
+    or with `max_steps` once per optimizer step (``plateau`` always at epoch ends).
 
-    def __init__(self, optimizer: torch.optim.Optimizer, config: TrainerConfig) -> None:
-        self.warmup_epochs = config.warmup_epochs
-        self.epochs_done = 0
-        self.lambda_lr = LambdaLR(optimizer, _lr_multiplier(config))
+    `steps_per_epoch` converts `warmup_epochs` and `step_size` to steps under `max_steps`.
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        config: TrainerConfig,
+        steps_per_epoch: int | None = None,
+    ) -> None:
+        self.per_step = config.max_steps is not None
+        unit = (steps_per_epoch or 1) if self.per_step else 1
+        if self.per_step and steps_per_epoch is None and (
+            config.warmup_epochs or config.lr_schedule == "step"
+        ):
+            raise ConfigError(
+                "max_steps with warmup_epochs or lr_schedule='step' needs training data whose "
+                "batches per epoch are known (a map-style Dataset, tensors or a DataLoader with "
+                "a length); use lr_schedule='cosine'/'constant' without warm-up instead"
+            )
+        self.warmup = config.warmup_epochs * unit
+        self.lambda_lr = LambdaLR(optimizer, _lr_multiplier(config, unit))
         self.plateau = (
             ReduceLROnPlateau(
                 optimizer,
@@ -307,17 +329,25 @@ class LRSchedule:
             else None
         )
 
-    def step(self, metric: float) -> None:
+    def _warm(self) -> bool:
+        """True once the warm-up is over (the lambda schedule stops counting then for
+        ``plateau``)."""
+        return self.lambda_lr.last_epoch >= self.warmup
+
+    def batch_done(self) -> None:
+        """Call after every optimizer step."""
+        if self.per_step and not (self.plateau is not None and self._warm()):
+            self.lambda_lr.step()
+
+    def epoch_done(self, metric: float) -> None:
         """Call once at the end of every epoch with the monitored loss."""
-        self.epochs_done += 1
-        if self.plateau is not None and self.epochs_done > self.warmup_epochs:
+        if self.plateau is not None and self._warm():
             self.plateau.step(metric)
-        else:
+        elif not self.per_step:
             self.lambda_lr.step()
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "epochs_done": self.epochs_done,
             "lambda": self.lambda_lr.state_dict(),
             "plateau": None if self.plateau is None else self.plateau.state_dict(),
         }
@@ -325,7 +355,6 @@ class LRSchedule:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if (state["plateau"] is None) != (self.plateau is None):
             raise ValueError("the checkpoint was written with a different lr_schedule")
-        self.epochs_done = state["epochs_done"]
         self.lambda_lr.load_state_dict(state["lambda"])
         if self.plateau is not None:
             self.plateau.load_state_dict(state["plateau"])
@@ -405,7 +434,8 @@ class Trainer:
         seed_everything(cfg.seed)
         model.to(self.device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        schedule = LRSchedule(optimizer, cfg)
+        steps_per_epoch = _batches_per_epoch(train_set, cfg.batch_size)
+        schedule = LRSchedule(optimizer, cfg, steps_per_epoch)
         run = _RunState()
         ckpt_file = None
         if cfg.checkpoint_dir is not None:
@@ -422,10 +452,10 @@ class Trainer:
                     f"checkpoint_dir on a filesystem every node shares")
         net = distributed.wrap(model, self.device) if ctx is not None else model
 
-        bar = TrainingProgress(
-            progress_enabled(cfg.progress) and self.is_main, cfg.max_epochs, run.epoch + 1)
+        bar = TrainingProgress(progress_enabled(cfg.progress) and self.is_main,
+                               self._planned_epochs(steps_per_epoch), run.epoch + 1)
         with bar:
-            while run.epoch < cfg.max_epochs and not run.history.stopped_early:
+            while not self._budget_spent(run) and not run.history.stopped_early:
                 self._run_epoch(
                     model, net, train_set, val_set, loss_fn, optimizer, schedule, run, bar)
                 stop = any([callback(run.history.records[-1]) is True for callback in callbacks])
@@ -528,7 +558,8 @@ class Trainer:
             seed_everything(distributed.rank_seed(cfg.seed, epoch, ctx.rank))
         loader = self._train_loader(train_set, epoch)
         batches = _length(loader)
-        bar.start_epoch(epoch, batches)
+        left = None if cfg.max_steps is None else cfg.max_steps - run.global_step
+        bar.start_epoch(epoch, batches if left is None or batches is None else min(batches, left))
         model.train()
         total, count = 0.0, 0
         for batch_index, batch in enumerate(loader, start=1):
@@ -541,6 +572,8 @@ class Trainer:
             def update(
                 loss: torch.Tensor, batch_index: int = batch_index, scale: float = scale
             ) -> None:
+                if self._budget_spent(run):  # TBPTT: the budget can end inside a batch
+                    return
                 value = loss.item()
                 if not math.isfinite(value):
                     raise TrainingError(self._divergence_message(value, epoch, batch_index, run))
@@ -549,6 +582,7 @@ class Trainer:
                 clip_gradients(model.parameters(), cfg.clip_norm, cfg.clip_value)
                 optimizer.step()
                 run.global_step += 1
+                schedule.batch_done()
 
             if cfg.tbptt_steps is not None:
                 loss_value = tbptt_batch(net, inputs, target, loss_fn, cfg.tbptt_steps, update)
@@ -560,6 +594,8 @@ class Trainer:
             total += loss_value * n
             count += n
             bar.batch_done(total / max(count, 1))
+            if self._budget_spent(run):
+                break
         if ctx is not None:
             total, count = distributed.all_sum([total, count], self.device)
         if count == 0:
@@ -574,7 +610,7 @@ class Trainer:
                     f"validation loss is {val_loss} after epoch {epoch}; check the validation "
                     f"data for NaN/Inf values, or lower the learning rate (lr={lr:g})"
                 )
-        schedule.step(val_loss if val_loss is not None else train_loss)
+        schedule.epoch_done(val_loss if val_loss is not None else train_loss)
         record = EpochRecord(epoch, train_loss, val_loss, lr, time.perf_counter() - started)
         history = run.history
         history.records.append(record)
@@ -601,13 +637,27 @@ class Trainer:
             logger.info(
                 "epoch %d/%d train_loss=%.6g val_loss=%s lr=%.3g (%.2fs)",
                 epoch,
-                cfg.max_epochs,
+                self._planned_epochs(_batches_per_epoch(train_set, cfg.batch_size)),
                 train_loss,
                 "-" if val_loss is None else f"{val_loss:.6g}",
                 lr,
                 record.seconds,
             )
         bar.epoch_done(train_loss, val_loss)
+
+    def _budget_spent(self, run: _RunState) -> bool:
+        """True once the run has taken `max_steps` optimizer steps or `max_epochs` epochs."""
+        if self.config.max_steps is not None:
+            return run.global_step >= self.config.max_steps
+        return run.epoch >= self.config.max_epochs
+
+    def _planned_epochs(self, steps_per_epoch: int | None) -> int:
+        """Epochs the run takes without early stopping (under `max_steps` with batches per
+        epoch unknown, the bound of one step per epoch)."""
+        cfg = self.config
+        if cfg.max_steps is None:
+            return cfg.max_epochs
+        return math.ceil(cfg.max_steps / (steps_per_epoch or 1))
 
     def _divergence_message(self, value: float, epoch: int, batch: int, run: _RunState) -> str:
         cfg = self.config
@@ -785,6 +835,19 @@ def _model_device(model: nn.Module, default: torch.device) -> torch.device:
     for tensor in model.parameters():
         return tensor.device
     return default
+
+
+def _batches_per_epoch(data: Dataset | DataLoader, batch_size: int) -> int | None:
+    """Batches in one epoch of `data` (the global batches of a distributed run); None when
+    the data has no length."""
+    if isinstance(data, DataLoader):
+        return _length(data)
+    if isinstance(data, IterableDataset):
+        return None
+    try:
+        return math.ceil(len(data) / batch_size)
+    except TypeError:
+        return None
 
 
 def _length(loader: DataLoader) -> int | None:
