@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 from typer.testing import CliRunner
 
 from lstmkit.cli import app
+from lstmkit.forecast_job import ForecastConfig
 
 runner = CliRunner()
 
@@ -134,3 +136,23 @@ def test_interval_backtest_writes_quantile_columns_and_scores(tmp_path: Path) ->
     inside = (lstm["actual"] >= lstm["q0.1"]) & (lstm["actual"] <= lstm["q0.9"])
     assert scores["coverage_80"] == pytest.approx(inside.groupby(lstm["fold"]).mean().mean())
     assert scores["crps"] == pytest.approx(2 * scores["pinball"])
+
+
+def test_max_steps_from_the_config_file_bounds_every_fold(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    config = tmp_path / "s.yaml"
+    config.write_text(yaml.safe_dump({
+        "data": str(data), "time_col": "when", "target": "load", "lookback": 24,
+        "horizon": 6, "hidden_size": 8, "num_layers": 1, "max_steps": 3, "folds": 2,
+        "fold_length": 12, "baselines": ["naive"]}))
+    assert ForecastConfig.from_yaml(config).model().max_steps == 3
+    steps: list[int] = []
+    handle = register_optimizer_step_pre_hook(lambda opt, args, kwargs: steps.append(1))
+    try:
+        result = runner.invoke(app, ["backtest", "--config", str(config),
+                                     "--output", str(tmp_path / "bt")])
+    finally:
+        handle.remove()
+    assert result.exit_code == 0, result.output
+    assert len(steps) == 2 * 3  # one fit per fold
+    assert yaml.safe_load((tmp_path / "bt" / "config.yaml").read_text())["max_steps"] == 3

@@ -78,6 +78,7 @@ class ForecastConfig:
     calibrate_intervals: bool | str = False  # True/"validation" or "recent"
     calibration_window: int = 14
     max_epochs: int = 20
+    max_steps: int | None = None  # optimizer steps; replaces max_epochs when set
     batch_size: int = 256
     lr: float = 3e-3
     weight_decay: float = 1e-4
@@ -161,7 +162,8 @@ class ForecastConfig:
             loss=self.loss, likelihood=self.likelihood, quantiles=self.quantiles,
             calibrate_intervals=self.calibrate_intervals,
             calibration_window=self.calibration_window,
-            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
+            max_epochs=self.max_epochs, max_steps=self.max_steps, batch_size=self.batch_size,
+            lr=self.lr,
             weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
             train_stride=self.train_stride, seed=self.seed, progress=False,
         )

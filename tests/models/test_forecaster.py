@@ -35,7 +35,7 @@ def test_beats_seasonal_naive_on_learnable_signal(strategy: str) -> None:
     df = seasonal_ar()
     train, test = df.iloc[:-200], df
     model = small(strategy=strategy).fit(train)
-    design = model.design(model._load(test, "y", "ds", None, None, fitting=False).frame)
+    design = model.design(model.load_data(test).frame)
     origins = np.arange(len(df) - 200, len(df) - 6, 6)
     forecast = model.forecast_at(design, origins)
     y = df["y"].to_numpy()
@@ -53,7 +53,7 @@ def test_forecast_never_reads_after_its_origin(strategy: str) -> None:
     changed = df.copy()
     changed.loc[450:, "y"] *= 5
     changed.loc[450:, "temp"] += 9
-    load = lambda d: model._load(d, "y", "ds", None, None, fitting=False).frame  # noqa: E731
+    load = lambda d: model.load_data(d).frame  # noqa: E731
     a = model.forecast_at(model.design(load(df)), np.array([450]))
     b = model.forecast_at(model.design(load(changed)), np.array([450]))
     np.testing.assert_array_equal(a, b)
@@ -111,7 +111,7 @@ def test_log_target_transform_is_inverted_exactly() -> None:
     df = seasonal_ar(600)
     df["y"] = np.exp(df["y"] / 4)
     model = small(max_epochs=2, target_transform="log").fit(df)
-    frame = model._load(df, "y", "ds", None, None, fitting=False).frame
+    frame = model.load_data(df).frame
     design = model.design(frame)
     np.testing.assert_allclose(
         model.scalers_.target.inverse_transform(design.target.astype(float), design.ids),
@@ -143,7 +143,7 @@ def test_time_zone_survives_save_load_and_future_parsing(tmp_path) -> None:
 def test_origins_outside_their_series_are_refused() -> None:
     long = pd.concat([seasonal_ar(300).assign(uid="a"), seasonal_ar(300).assign(uid="b")])
     model = small(max_epochs=1).fit(long, id_col="uid")
-    design = model.design(model._load(long, "y", "ds", "uid", None, fitting=False).frame)
+    design = model.design(model.load_data(long).frame)
     with pytest.raises(DataValidationError, match="needs 48 rows before it"):
         model.forecast_at(design, np.array([302]))  # 2 rows into series b
     with pytest.raises(DataValidationError, match="rows 0..599"):
@@ -158,7 +158,7 @@ def test_probabilistic_heads_give_calibrated_monotone_quantiles(likelihood: str,
     df = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=n, freq="h"),
                        "y": 10 + 2 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 0.5, n)})
     model = small(likelihood=likelihood, max_epochs=6).fit(df.iloc[:-300])
-    design = model.design(model._load(df, "y", "ds", None, None, fitting=False).frame)
+    design = model.design(model.load_data(df).frame)
     origins = np.arange(n - 300, n - 6, 6)
     bands = model.forecast_quantiles(design, origins)  # (origins, 6, 3): 0.1, 0.5, 0.9
     assert bands.shape == (len(origins), 6, 3)
@@ -184,7 +184,7 @@ def test_probabilistic_heads_give_calibrated_monotone_quantiles(likelihood: str,
 def test_conformal_offsets_give_nominal_coverage_on_the_calibration_windows() -> None:
     df = seasonal_ar(1200)
     model = small(likelihood="quantile", max_epochs=2, calibrate_intervals=True).fit(df)
-    design = model.design(model._load(df, "y", "ds", None, None, fitting=False).frame)
+    design = model.design(model.load_data(df).frame)
     _, val = model._training_origins(design, model.spec_)
     bands = model.forecast_quantiles(design, val)
     actual = df["y"].to_numpy()[val[:, None] + np.arange(6)]
@@ -205,7 +205,7 @@ def test_recent_calibration_follows_a_jump_in_volatility() -> None:
     raw = small(likelihood="quantile", max_epochs=4, calibration_window=20).fit(df.iloc[:1200])
     recent = LSTMForecaster(**{**raw.get_config(), "calibrate_intervals": "recent"})
     recent.fit(df.iloc[:1200])
-    frame = raw._load(df, "y", "ds", None, None, fitting=False).frame
+    frame = raw.load_data(df).frame
     origins = np.arange(1400, n - 6, 6)  # 200 rows into the volatile part
     actual = df["y"].to_numpy()[origins[:, None] + np.arange(6)]
 

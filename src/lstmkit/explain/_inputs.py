@@ -18,7 +18,7 @@ from torch import Tensor
 from lstmkit.data.loading import SeriesFrame
 from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.features import calendar_features
-from lstmkit.models.forecast_design import Design, check_covariates
+from lstmkit.models.forecast_design import Design
 from lstmkit.models.forecaster import LSTMForecaster
 
 Origins = Any  # a timestamp (str, pd.Timestamp, datetime) or a sequence of them, or None
@@ -45,10 +45,7 @@ def check_repeats(repeats: Any) -> int:
 def series_of(model: LSTMForecaster, data: Any) -> SeriesFrame:
     """`data` (DataFrame, CSV/Parquet path or SeriesFrame) loaded and validated as the model
     was fitted (time column, target, id column, frequency, covariates)."""
-    series = model._load(data, model.target_, model.time_col_, model.id_col_,
-                         model.spec_.freq, fitting=False)
-    check_covariates(series.frame, model.spec_)
-    return series
+    return model.load_data(data)
 
 
 def design_of(model: LSTMForecaster, data: Any) -> Design:

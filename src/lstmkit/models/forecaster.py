@@ -4,6 +4,7 @@
                            future_covariates=["workday"])
     model.fit(df, target="demand", time_col="ds")
     future = model.predict()          # horizon rows after the data, original units
+    past = model.predict_at(df, ["2024-03-01", "2024-03-08"])  # forecasts from past cutoffs
 
 Strategies: "direct" (one vector of `horizon` values per origin), "seq2seq" (a decoder
 cell unrolled over the horizon, see `ForecastNet`) and "recursive" (a one-step model fed
@@ -90,6 +91,8 @@ class LSTMForecaster(BaseEstimator):
             one horizon apart) whose actuals are already observed, so the intervals follow
             changes in volatility. False: the raw quantiles.
         calibration_window: past origins used by calibrate_intervals="recent".
+        max_steps: a budget of optimizer steps (batches) that replaces `max_epochs` (see
+            `TrainerConfig`); the learning-rate schedule then runs over the steps.
         validation_fraction: last part of every series' training windows held out for early
             stopping and restoring the best weights (0 disables).
         train_stride: use every n-th training window (neighbouring windows overlap heavily).
@@ -118,6 +121,7 @@ class LSTMForecaster(BaseEstimator):
         calibrate_intervals: bool | str = False,
         calibration_window: int = 14,
         max_epochs: int = 20,
+        max_steps: int | None = None,
         batch_size: int = 256,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
@@ -151,6 +155,7 @@ class LSTMForecaster(BaseEstimator):
         self.calibrate_intervals = calibrate_intervals
         self.calibration_window = calibration_window
         self.max_epochs = max_epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -177,7 +182,7 @@ class LSTMForecaster(BaseEstimator):
         design = build_design(frame, spec, scalers)
         train, val = self._training_origins(design, spec)
         network = self._network(spec, series.frame)
-        trainer = self._trainer(val is not None)
+        trainer = self._trainer(val is not None, max_steps=self.max_steps)
         loss = self._loss()
         history = trainer.fit(
             network,
@@ -203,13 +208,7 @@ class LSTMForecaster(BaseEstimator):
         with the target's name as column (one series), or columns id, time, target (many).
         """
         self._check_fitted()
-        if data is None:
-            frame = self.context_
-        else:
-            series = self._load(data, self.target_, self.time_col_, self.id_col_,
-                                self.spec_.freq, fitting=False)
-            check_covariates(series.frame, self.spec_)
-            frame = series.frame
+        frame = self.context_ if data is None else self.load_data(data).frame
         extended = self._append_future(frame, future)
         design = self.design(extended)
         origins = np.array([stop - self.horizon for _, stop in design.segments.values()])
@@ -221,6 +220,67 @@ class LSTMForecaster(BaseEstimator):
             for k, q in enumerate(self.quantiles_):
                 out[f"{self.target_}_q{q:g}"] = bands[..., k].reshape(-1)
         return out
+
+    def predict_at(self, data: Any, cutoffs: Any, *,
+                   future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecast `horizon` steps after each of many cutoffs of `data`, in one batched call.
+
+        A cutoff is the time of the last row a forecast reads (as in NeuralForecast's
+        ``cutoff``): the forecast covers the `horizon` steps after it and reads the target
+        and past-only covariates up to the cutoff only, and the known-future covariates and
+        calendar terms of the steps it predicts. `cutoffs` is a time or a list of times (each
+        used for every series), or a mapping {series id: time or list of times}. Steps past
+        the end of `data` take their known-future covariates from `future` (as in `predict`).
+
+        Returns a DataFrame sorted by series, cutoff and step with columns: the id column
+        (many series), ``cutoff``, the time column (the forecast time), ``step`` (1 ..
+        horizon), the target (the point forecast) and, for probabilistic models, one column
+        ``<target>_q<level>`` per quantile. The last cutoff of each series gives `predict`.
+        """
+        self._check_fitted()
+        frame = self.load_data(data).frame
+        wanted = self._cutoff_rows(frame, cutoffs)
+        self._check_cutoff_history(frame, wanted)
+        length = frame.groupby("unique_id", sort=False).size()[wanted["unique_id"]].to_numpy()
+        wanted["past_end"] = wanted["position"] + 1 + self.horizon - length
+        late = wanted[wanted["past_end"] > 0]
+        if not late.empty:
+            if self.spec_.future_covariates and future is None:
+                first = late.iloc[0]
+                raise DataValidationError(
+                    f"cutoff {first['ds']} of series {first['unique_id']!r}: its horizon runs "
+                    f"{first['past_end']} step(s) past the end of the data and the model uses "
+                    f"known-future covariates {list(self.spec_.future_covariates)}; pass "
+                    f"future=DataFrame with them for those steps, or an earlier cutoff")
+            frame = self._append_future(
+                frame, future, late.groupby("unique_id")["past_end"].max().to_dict())
+        design = self.design(frame)
+        first = np.array([design.segments[u][0] for u in wanted["unique_id"]], dtype=np.int64)
+        origins = first + wanted["position"].to_numpy() + 1  # rows of the first forecast steps
+        values = self.forecast_at(design, origins)
+        steps = origins[:, None] + np.arange(self.horizon)
+        out = pd.DataFrame({
+            "cutoff": np.repeat(design.times[origins - 1], self.horizon),
+            self.time_col_: design.times[steps.reshape(-1)],
+            "step": np.tile(np.arange(1, self.horizon + 1), len(origins)),
+            self.target_: values.reshape(-1),
+        })
+        if self.id_col_ is not None:
+            out.insert(0, self.id_col_, design.ids[steps.reshape(-1)])
+        if self.likelihood is not None:
+            bands = self.forecast_quantiles(design, origins)
+            for k, q in enumerate(self.quantiles_):
+                out[f"{self.target_}_q{q:g}"] = bands[..., k].reshape(-1)
+        return out
+
+    def load_data(self, data: Any) -> SeriesFrame:
+        """`data` (DataFrame, CSV/Parquet path or `SeriesFrame`) loaded and validated as the
+        model was fitted: time column, target, id column, frequency and covariates."""
+        self._check_fitted()
+        series = self._load(data, self.target_, self.time_col_, self.id_col_,
+                            self.spec_.freq, fitting=False)
+        check_covariates(series.frame, self.spec_)
+        return series
 
     def design(self, frame: pd.DataFrame) -> Design:
         """Feature arrays of a long frame (unique_id, ds, y, covariates) for this model,
@@ -398,6 +458,11 @@ class LSTMForecaster(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.max_steps is not None and (not isinstance(self.max_steps, int | np.integer)
+                                           or isinstance(self.max_steps, bool)
+                                           or self.max_steps < 1):
+            raise ConfigError(f"max_steps must be None or a positive integer, got "
+                              f"{self.max_steps!r}")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.target_transform not in TRANSFORMS:
@@ -527,14 +592,19 @@ class LSTMForecaster(BaseEstimator):
         keep = self.lookback + spec.max_lag
         return frame.groupby("unique_id", sort=False).tail(keep).reset_index(drop=True)
 
-    def _append_future(self, frame: pd.DataFrame, future: pd.DataFrame | None) -> pd.DataFrame:
-        """Add `horizon` rows per series after its end: NaN target, past covariates held at
-        their last value, known-future covariates from `future`."""
+    def _append_future(self, frame: pd.DataFrame, future: pd.DataFrame | None,
+                       steps: Mapping[str, int] | None = None) -> pd.DataFrame:
+        """Add rows after the end of the series: NaN target, past covariates held at their
+        last value, known-future covariates from `future`; `steps[id]` rows to the series in
+        `steps` (default: `horizon` rows to every series)."""
         freq = self.spec_.freq
         last = frame.groupby("unique_id", sort=False).tail(1)
+        if steps is not None:
+            last = last[last["unique_id"].isin(list(steps))]
         rows = []
         for _, row in last.iterrows():  # one row per series
-            times = pd.date_range(row["ds"], periods=self.horizon + 1, freq=freq)[1:]
+            count = self.horizon if steps is None else steps[row["unique_id"]]
+            times = pd.date_range(row["ds"], periods=count + 1, freq=freq)[1:]
             block = pd.DataFrame({"unique_id": row["unique_id"], "ds": times, "y": np.nan})
             for col in self.spec_.past_covariates:
                 block[col] = row[col]
@@ -550,8 +620,8 @@ class LSTMForecaster(BaseEstimator):
         if future is None:
             raise DataValidationError(
                 f"the model uses known-future covariates {needed}: pass future=DataFrame with "
-                f"columns {self.time_col_!r}, {needed} for the {self.horizon} steps from "
-                f"{ahead['ds'].min()}")
+                f"columns {self.time_col_!r}, {needed} for the steps {ahead['ds'].min()} .. "
+                f"{ahead['ds'].max()}")
         keys = [self.time_col_] + ([self.id_col_] if self.id_col_ else [])
         missing = [c for c in keys + needed if c not in future.columns]
         if missing:
@@ -575,7 +645,7 @@ class LSTMForecaster(BaseEstimator):
             raise DataValidationError(
                 f"future has no (or NaN) {needed} for {len(gaps)} forecast step(s), first "
                 f"{gaps['ds'].iloc[0]} of series {gaps['unique_id'].iloc[0]!r}; give every "
-                f"step from {ahead['ds'].min()} for {self.horizon} steps")
+                f"step from {ahead['ds'].min()} to {ahead['ds'].max()}")
         return merged
 
     def _check_origins(self, design: Design, origins: np.ndarray) -> None:
@@ -604,6 +674,49 @@ class LSTMForecaster(BaseEstimator):
                 raise DataValidationError(
                     f"series {uid!r} has {origin - start} rows; forecasting needs the last "
                     f"{need} (lookback {self.lookback} + seasonal lag {self.spec_.max_lag})")
+
+    def _cutoff_rows(self, frame: pd.DataFrame, cutoffs: Any) -> pd.DataFrame:
+        """unique_id, ds (the cutoff), row of `frame` and position in its series of every
+        cutoff given to `predict_at`, once each, in row order."""
+        ids = frame["unique_id"].unique()  # str
+        if isinstance(cutoffs, Mapping):
+            unknown = [k for k in cutoffs if str(k) not in set(ids)]
+            if unknown:
+                raise DataValidationError(
+                    f"cutoffs name series {unknown[:5]} that are not in the data; series are "
+                    f"{list(ids)[:10]}")
+            keys = [str(k) for k, v in cutoffs.items() for _ in _as_list(v)]
+            times = _cutoff_times([t for v in cutoffs.values() for t in _as_list(v)],
+                                  frame["ds"])
+        else:  # every time for every series
+            given = _cutoff_times(_as_list(cutoffs), frame["ds"])
+            keys = np.repeat(ids, len(given))
+            times = given[np.tile(np.arange(len(given)), len(ids))]
+        wanted = pd.DataFrame({"unique_id": keys, "ds": times})
+        rows = frame[["unique_id", "ds"]].assign(
+            row=np.arange(len(frame)), position=frame.groupby("unique_id", sort=False).cumcount())
+        found = wanted.drop_duplicates().merge(rows, on=["unique_id", "ds"], how="left")
+        missing = found[found["row"].isna()]
+        if not missing.empty:
+            uid, when = missing.iloc[0][["unique_id", "ds"]]
+            times = frame.loc[frame["unique_id"] == uid, "ds"]
+            raise DataValidationError(
+                f"cutoff {when} is not a time of series {uid!r}, which runs {times.iloc[0]} .. "
+                f"{times.iloc[-1]} every {self.spec_.freq}; give the time of the last row each "
+                "forecast may read")
+        found = found.astype({"row": np.int64, "position": np.int64})
+        return found.sort_values("row").reset_index(drop=True)
+
+    def _check_cutoff_history(self, frame: pd.DataFrame, wanted: pd.DataFrame) -> None:
+        need = self.lookback + self.spec_.max_lag
+        short = wanted[wanted["position"] + 1 < need]
+        if not short.empty:
+            bad = short.iloc[0]
+            earliest = frame["ds"].iloc[bad["row"] - bad["position"] + need - 1]
+            raise DataValidationError(
+                f"cutoff {bad['ds']} of series {bad['unique_id']!r} has {bad['position'] + 1} "
+                f"rows up to it; the model reads {need} (lookback {self.lookback} + seasonal "
+                f"lag {self.spec_.max_lag}): the earliest possible cutoff is {earliest}")
 
     def _to_frame(self, design: Design, origins: np.ndarray, values: np.ndarray) -> pd.DataFrame:
         steps = origins[:, None] + np.arange(self.horizon)
@@ -692,6 +805,36 @@ def _as_times_like(values: pd.Series, like: pd.Series) -> pd.Series:
             "future has time-zone aware timestamps but the model's data had none; drop the "
             "offsets or train on aware timestamps")
     return parsed
+
+
+def _as_list(value: Any) -> list[Any]:
+    """A time as a one-element list; a sequence (list, array, index, Series) as a list."""
+    if isinstance(value, str | pd.Timestamp | np.datetime64) or not isinstance(
+            value, Sequence | np.ndarray | pd.Index | pd.Series):
+        return [value]
+    return list(value)
+
+
+def _cutoff_times(values: list[Any], like: pd.Series) -> pd.DatetimeIndex:
+    """Cutoffs parsed as times of the data: naive ones read in the data's time zone."""
+    if not values:
+        raise DataValidationError("cutoffs is empty; give at least one time")
+    zone = like.dt.tz
+    times = []
+    for value in values:
+        try:
+            when = pd.Timestamp(value)
+        except (ValueError, TypeError) as err:
+            raise DataValidationError(
+                f"cutoffs must be times such as '2024-03-01 12:00'; got {value!r}: {err}"
+            ) from err
+        if zone is None and when.tz is not None:
+            raise DataValidationError(
+                f"cutoff {value!r} has a time zone but the data's times have none; drop it")
+        if zone is not None:
+            when = when.tz_localize(zone) if when.tz is None else when.tz_convert(zone)
+        times.append(when)
+    return pd.DatetimeIndex(times).astype(like.dtype)
 
 
 def _filled(design: Design) -> np.ndarray:
