@@ -52,7 +52,7 @@ class LocalDP:
         """
         basic = rounds * self.epsilon
         advanced = (self.epsilon * math.sqrt(2 * rounds * math.log(1 / slack))
-                    + rounds * self.epsilon * math.expm1(self.epsilon))
+                    + rounds * self.epsilon * math.expm1(min(self.epsilon, 700.0)))
         return {
             **asdict(self),
             "mechanism": "Gaussian, client-level (whole update), clipped update + noise",
