@@ -41,6 +41,7 @@ from lstmkit.models.forecaster import LSTMForecaster
 
 CONFIG_FILE = "config.yaml"
 RETURN_KINDS = ("log", "simple")
+FEDERATED_KEYS = ("clients", "rounds", "local_epochs", "aggregation", "proximal_mu", "dp")
 
 
 @dataclass
@@ -52,6 +53,7 @@ class ForecastConfig:
     time_col: str = "ds"
     target: str = "y"
     id_col: str | None = None
+    series: list[str] | None = None  # keep only these series ids (of id_col)
     freq: str | None = None
     fill_gaps: str | None = None
     impute: str | None = None  # ffill/zero are causal; interpolate/mean read later values
@@ -85,6 +87,9 @@ class ForecastConfig:
     validation_fraction: float = 0.1
     train_stride: int = 1
     seed: int = 0
+    # federated training (lstmkit.federated): clients, rounds, local_epochs, aggregation,
+    # proximal_mu, dp {clip_norm, epsilon, delta}; absent: one centralised model
+    federated: dict[str, Any] | None = None
     # backtest
     folds: int = 4
     fold_length: int | None = None
@@ -123,6 +128,11 @@ class ForecastConfig:
             raise ConfigError(
                 f"trading_cost_bps scores one-step forecasts of one series; got horizon="
                 f"{self.horizon}: set horizon 1 (or drop trading_cost_bps)")
+        if self.federated is not None:
+            unknown = sorted(set(self.federated) - set(FEDERATED_KEYS))
+            if unknown:
+                raise ConfigError(f"unknown federated option(s) {unknown}; valid: "
+                                  f"{list(FEDERATED_KEYS)}")
         if self.sentiment is not None and not self.tickers:
             raise ConfigError("sentiment joins a dated series to market data; give tickers "
                               "too, or add the series to the data as a past covariate")
@@ -151,8 +161,16 @@ class ForecastConfig:
         return out
 
     def model(self) -> LSTMForecaster:
-        """The forecaster these options describe."""
-        return LSTMForecaster(
+        """The forecaster these options describe (a FederatedForecaster with `federated`)."""
+        if self.federated is not None:
+            from lstmkit.federated import FederatedForecaster
+
+            return FederatedForecaster(**self.federated, **self.model_params())
+        return LSTMForecaster(**self.model_params())
+
+    def model_params(self) -> dict[str, Any]:
+        """The LSTMForecaster arguments of these options."""
+        return dict(
             lookback=self.lookback, horizon=self.horizon, strategy=self.strategy,
             hidden_size=self.hidden_size, num_layers=self.num_layers, cell=self.cell,
             dropout=self.dropout, attention=self.attention, seasonal_lags=self.seasonal_lags,
@@ -188,7 +206,7 @@ class ForecastConfig:
                              covariates=covariates, freq=self.freq or (
                                  "B" if self.tickers else None),
                              fill_gaps=self.fill_gaps, impute=self.impute)
-        return self._within_dates(series)
+        return self._within_dates(self._chosen_series(series))
 
     def market_frame(self) -> pd.DataFrame:
         """The business-day frame of the first ticker, with the sentiment columns joined
@@ -197,6 +215,18 @@ class ForecastConfig:
             self.tickers, data=self.data, dataset=self.dataset, indicators=self.indicators,
             price=self.price_col, volume=self.volume_col, id_col=self.id_col or "ticker",
             time_col=self.time_col, sentiment=self.sentiment)
+
+    def _chosen_series(self, series: SeriesFrame) -> SeriesFrame:
+        if self.series is None:
+            return series
+        wanted = [str(s) for s in self.series]
+        missing = sorted(set(wanted) - set(series.ids))
+        if not wanted or missing:
+            raise ConfigError(f"series {missing or wanted} not in the data (id column "
+                              f"{self.id_col!r}); it holds {len(series.ids)} series, e.g. "
+                              f"{list(series.ids[:5])}")
+        frame = series.frame[series.frame["unique_id"].isin(wanted)].reset_index(drop=True)
+        return dataclasses.replace(series, frame=frame)
 
     def _within_dates(self, series: SeriesFrame) -> SeriesFrame:
         if self.start is None and self.end is None:

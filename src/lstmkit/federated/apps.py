@@ -127,7 +127,7 @@ def make_server_app(fixed: FederationSettings | None = None,
         if sink is not None:
             sink["result"] = result
         if settings.output:
-            write_result(result, Path(settings.output))
+            write_result(result, settings, Path(settings.output))
 
     return app
 
@@ -178,12 +178,20 @@ def run_strategy(grid: Grid, settings: FederationSettings) -> FederationResult:
                             time.perf_counter() - started)
 
 
-def write_result(result: FederationResult, folder: Path) -> None:
-    """`global.safetensors` (the chosen weights) and `federation.json` into `folder`."""
+def write_result(result: FederationResult, settings: FederationSettings, folder: Path) -> None:
+    """`global.safetensors` (the chosen weights), `federation.json` (the rounds) and
+    `run_config.json` (the settings) into `folder`, each written whole or not at all."""
     folder.mkdir(parents=True, exist_ok=True)
     weights = {k: v.contiguous() for k, v in result.weights.items()}
-    safetensors.torch.save_file(weights, str(folder / "global.safetensors"))
-    (folder / "federation.json").write_text(json.dumps(result.summary(), indent=2))
+    texts = {"federation.json": json.dumps(result.summary(), indent=2),
+             "run_config.json": json.dumps(settings.to_run_config(), indent=2)}
+    staged = folder / "global.safetensors.tmp"
+    safetensors.torch.save_file(weights, str(staged))
+    staged.replace(folder / "global.safetensors")
+    for name, text in texts.items():
+        staged = folder / f"{name}.tmp"
+        staged.write_text(text, encoding="utf-8")
+        staged.replace(folder / name)
 
 
 client_app = make_client_app()

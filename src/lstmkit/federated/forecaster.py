@@ -7,16 +7,23 @@ saves and loads like any LSTMForecaster.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import safetensors.torch
+import torch
+from safetensors import SafetensorError
+
 from lstmkit import io
-from lstmkit.errors import ConfigError
+from lstmkit.data.loading import SeriesFrame
+from lstmkit.errors import ConfigError, ModelFileError
 from lstmkit.federated.privacy import LocalDP
 from lstmkit.federated.settings import FederationSettings
-from lstmkit.models.forecast_design import check_covariates, fit_scalers
+from lstmkit.models.forecast_design import DesignSpec, check_covariates, fit_scalers
 from lstmkit.models.forecaster import LSTMForecaster
 from lstmkit.nn.distribution import check_quantiles
 from lstmkit.training import EpochRecord, TrainingHistory
@@ -78,19 +85,68 @@ class FederatedForecaster(LSTMForecaster):
                 rows.to_parquet(Path(folder) / f"site-{k}.parquet", index=False)
             settings = self.settings(series.freq, len(groups), data_dir=folder)
             result = _simulate(settings, self.cpus)
+        summary = {**result.summary(), "clients": [list(g) for g in groups],
+                   "aggregation": self.aggregation, "proximal_mu": self.proximal_mu}
+        return self._adopt(series, spec, result.weights, summary)
+
+    @classmethod
+    def from_federation(cls, folder: str | Path, data: Any, *, target: str = "y",
+                        time_col: str = "ds", id_col: str | None = None,
+                        freq: str | None = None) -> FederatedForecaster:
+        """The global model of a deployed federation, ready to forecast a client's series.
+
+        `folder` is the server's output (`global.safetensors`, `federation.json`,
+        `run_config.json`); `data` holds the client's own rows, on which its scalers are fitted
+        here, so neither the rows nor the statistics ever leave the client.
+        """
+        folder = Path(folder)
+        try:
+            config = json.loads((folder / "run_config.json").read_text(encoding="utf-8"))
+            summary = json.loads((folder / "federation.json").read_text(encoding="utf-8"))
+            weights = safetensors.torch.load_file(str(folder / "global.safetensors"))
+        except (OSError, ValueError, SafetensorError) as err:
+            raise ModelFileError(f"{folder} does not hold a federation's result "
+                                 f"(global.safetensors, federation.json, run_config.json): "
+                                 f"{err}") from err
+        settings = FederationSettings.from_run_config(config)
+        model = cls(rounds=settings.rounds, local_epochs=settings.local_epochs,
+                    aggregation=settings.aggregation, proximal_mu=settings.proximal_mu,
+                    dp=asdict(settings.dp) if settings.dp else None, **settings.forecaster)
+        series = model._load(data, target, time_col, id_col, freq or settings.freq,
+                             fitting=False)
+        if series.freq != settings.freq:
+            raise ConfigError(f"the federation trained on frequency {settings.freq!r}; "
+                              f"this data is {series.freq!r}")
+        spec = model._spec(series)
+        check_covariates(series.frame, spec)
+        return model._adopt(series, spec, weights, summary)
+
+    def _adopt(self, series: SeriesFrame, spec: DesignSpec, weights: dict[str, torch.Tensor],
+               summary: dict[str, Any]) -> FederatedForecaster:
+        """Become the fitted model: global `weights`, per-series scalers of `series`."""
         network = self._network(spec, series.frame)
-        network.load_state_dict(result.weights)
-        # per-series statistics: the same numbers each client computed on its own rows
+        try:
+            network.load_state_dict(weights)
+        except RuntimeError as err:
+            raise ModelFileError(f"the federation's weights do not fit this model: {err}"
+                                 ) from None
+        # per-series statistics: the same numbers each client computes on its own rows
         self.scalers_ = fit_scalers(self._transformed(series.frame), spec, self.scaler)
         self.spec_, self.network_ = spec, network
-        self.history_ = _history(result.rounds, result.chosen_round)
+        self.history_ = _history(summary["rounds"], summary["chosen_round"])
         self.quantiles_ = check_quantiles(self.quantiles)
         self.interval_offsets_ = None
         self.target_, self.time_col_, self.id_col_ = series.target, series.time_col, series.id_col
         self.context_ = self._context(series.frame, spec)
-        self.federation_ = {**result.summary(), "clients": [list(g) for g in groups],
-                            "aggregation": self.aggregation, "proximal_mu": self.proximal_mu}
+        self.federation_ = summary
         return self
+
+    def get_extra(self) -> dict[str, Any]:
+        return {**super().get_extra(), "federation": self.federation_}
+
+    def set_extra(self, extra: dict[str, Any]) -> None:
+        super().set_extra(extra)
+        self.federation_ = extra.get("federation", {})
 
     def client_groups(self, ids: tuple[str, ...]) -> list[tuple[str, ...]]:
         """The series of each client: one each, or dealt round-robin to `clients`."""
