@@ -430,6 +430,7 @@ from lstmkit.commands.classify import classify_app  # noqa: E402
 from lstmkit.commands.detect import detect  # noqa: E402
 from lstmkit.commands.explain import explain  # noqa: E402
 from lstmkit.commands.export import export  # noqa: E402
+from lstmkit.commands.federated import federated_app  # noqa: E402
 from lstmkit.commands.serve import serve  # noqa: E402
 from lstmkit.commands.tune import tune  # noqa: E402
 
@@ -437,6 +438,7 @@ app.add_typer(classify_app, name="classify")
 app.command("detect")(detect)
 app.command("explain")(explain)
 app.command("export")(export)
+app.add_typer(federated_app, name="federated")
 app.command("serve")(serve)
 app.command("tune")(tune)
 

@@ -90,14 +90,15 @@ class FederatedForecaster(LSTMForecaster):
         return self._adopt(series, spec, result.weights, summary)
 
     @classmethod
-    def from_federation(cls, folder: str | Path, data: Any, *, target: str = "y",
-                        time_col: str = "ds", id_col: str | None = None,
-                        freq: str | None = None) -> FederatedForecaster:
+    def from_federation(cls, folder: str | Path, data: Any, *, target: str | None = None,
+                        time_col: str | None = None, id_col: str | None = None
+                        ) -> FederatedForecaster:
         """The global model of a deployed federation, ready to forecast a client's series.
 
         `folder` is the server's output (`global.safetensors`, `federation.json`,
         `run_config.json`); `data` holds the client's own rows, on which its scalers are fitted
-        here, so neither the rows nor the statistics ever leave the client.
+        here, so neither the rows nor the statistics ever leave the client. Column names
+        default to the federation's.
         """
         folder = Path(folder)
         try:
@@ -112,8 +113,8 @@ class FederatedForecaster(LSTMForecaster):
         model = cls(rounds=settings.rounds, local_epochs=settings.local_epochs,
                     aggregation=settings.aggregation, proximal_mu=settings.proximal_mu,
                     dp=asdict(settings.dp) if settings.dp else None, **settings.forecaster)
-        series = model._load(data, target, time_col, id_col, freq or settings.freq,
-                             fitting=False)
+        series = model._load(data, target or settings.target, time_col or settings.time_col,
+                             id_col or settings.id_col, settings.freq, fitting=False)
         if series.freq != settings.freq:
             raise ConfigError(f"the federation trained on frequency {settings.freq!r}; "
                               f"this data is {series.freq!r}")
