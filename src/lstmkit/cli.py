@@ -332,6 +332,10 @@ def _run_forecast_on_ranks(cfg: Any, output: Path, nproc: int | None) -> None:
 
     from lstmkit.training import distributed
 
+    if cfg.federated is not None and (nproc not in (None, 1)
+                                      or distributed.launched_by_torchrun()):
+        raise ConfigError("a federated config trains in Flower's simulation (one process per "
+                          "client), not under torchrun: drop --nproc or the federated block")
     if not distributed.launched_by_torchrun():
         if nproc is None or nproc == 1:
             _run_forecast_command(cfg, output)

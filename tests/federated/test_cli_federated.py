@@ -40,6 +40,15 @@ def test_federated_block_builds_a_federated_forecaster(tmp_path, make_frame):
         ForecastConfig.from_yaml(write(tmp_path, make_frame, federated={"round": 3}))
 
 
+def test_federated_config_refuses_torchrun(tmp_path, make_frame):
+    config = write(tmp_path, make_frame, federated={"rounds": 1})
+    result = CliRunner().invoke(app, ["forecast", "--config", str(config), "--output",
+                                      str(tmp_path / "run"), "--nproc", "2"])
+    assert result.exit_code == 1
+    assert "not under torchrun" in " ".join(result.output.split())
+    assert not (tmp_path / "run").exists()
+
+
 def test_series_key_keeps_the_named_series(tmp_path, make_frame):
     config = ForecastConfig.from_yaml(write(tmp_path, make_frame, series=["c", "a"]))
     assert config.load_data().ids == ("a", "c")
