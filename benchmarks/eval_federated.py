@@ -3,6 +3,8 @@
     python benchmarks/eval_federated.py                  # 12 US retail industries, 12 clients
     python benchmarks/eval_federated.py --clients 4      # the 12 series dealt to 4 clients
     python benchmarks/eval_federated.py --quick          # 4 series, 2 folds, few rounds
+    python benchmarks/eval_federated.py --clients 4 --runs fedavg \
+        --central-metrics runs/federated/metrics.csv     # reuse a finished centralised run
 
 Data: monthly US employment in the 12 retail-trade industries of fpp3 `us_employment` that
 run 1990-01 to 2019-09 (`lstmkit.data.datasets`, extra `datasets`). Each client holds its own
@@ -30,6 +32,7 @@ from lstmkit.evaluation.backtest import backtest
 from lstmkit.federated import FederatedForecaster
 from lstmkit.models.forecaster import LSTMForecaster
 
+RUNS = ("centralised", "fedavg", "fedprox")
 MODEL = dict(lookback=36, horizon=12, hidden_size=64, num_layers=2, batch_size=64, lr=3e-3,
              calendar=True, seed=0, validation_fraction=0.1, progress=False)
 
@@ -69,6 +72,9 @@ def main() -> None:
     parser.add_argument("--dp-epsilon", type=float, nargs="*", default=[],
                         help="also run FedAvg with client-level DP at these per-round epsilons")
     parser.add_argument("--dp-clip", type=float, default=0.5)
+    parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=RUNS)
+    parser.add_argument("--central-metrics", type=Path, default=None,
+                        help="metrics.csv of an earlier run with the centralised model")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", type=Path, default=Path("runs/federated"))
     args = parser.parse_args()
@@ -78,12 +84,12 @@ def main() -> None:
     data = retail(args.series)
     epochs = args.epochs or args.rounds
     fed = dict(clients=args.clients, rounds=args.rounds, local_epochs=args.local_epochs)
-    runs = [
+    runs = [run for run in [
         ("centralised", LSTMForecaster(max_epochs=epochs, **MODEL), "all"),
         ("fedavg", FederatedForecaster(**fed, **MODEL), ()),
         ("fedprox", FederatedForecaster(**fed, aggregation="fedprox", proximal_mu=args.mu,
                                         **MODEL), ()),
-    ] + [
+    ] if run[0] in args.runs] + [
         (f"fedavg_dp_eps{eps:g}", FederatedForecaster(
             **fed, dp={"clip_norm": args.dp_clip, "epsilon": eps, "delta": 1e-5}, **MODEL), ())
         for eps in args.dp_epsilon
@@ -94,6 +100,8 @@ def main() -> None:
         print(f"{name}: {timing['seconds']:.0f} s", flush=True)
         tables.append(metrics)
         timings.append(timing)
+    if args.central_metrics is not None:
+        tables.append(pd.read_csv(args.central_metrics))
     metrics = pd.concat(tables, ignore_index=True)
     args.output.mkdir(parents=True, exist_ok=True)
     metrics.to_csv(args.output / "metrics.csv", index=False)
