@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--dp-epsilon", type=float, nargs="*", default=[],
                         help="also run FedAvg with client-level DP at these per-round epsilons")
     parser.add_argument("--dp-clip", type=float, default=0.5)
-    parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=RUNS)
+    parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=RUNS)
     parser.add_argument("--central-metrics", type=Path, default=None,
                         help="metrics.csv of an earlier run with the centralised model")
     parser.add_argument("--quick", action="store_true")
