@@ -301,6 +301,10 @@ def run_forecast(config: ForecastConfig, output: str | Path,
     model = config.model().fit(series)
     io.save(model, out / "model", extra={"job_config": config.to_dict()})
     summary["model_path"] = str(out / "model")
+    if config.federated is not None:  # rounds, chosen round, clients, privacy spent
+        (out / "federation.json").write_text(json.dumps(model.federation_, indent=2),
+                                             encoding="utf-8")
+        summary["federation_path"] = str(out / "federation.json")
     if config.future_covariates and future is None:
         summary["future_note"] = (
             f"no future forecast: the model uses known-future covariates "

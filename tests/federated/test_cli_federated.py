@@ -1,6 +1,7 @@
 """The `federated:` and `series:` keys of a forecast config, and a federated run of
 `lstmkit forecast --config` end to end."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -70,5 +71,7 @@ def test_forecast_command_trains_federated(tmp_path, make_frame):
     assert isinstance(model, FederatedForecaster)
     assert model.federation_["clients"] == [["a"], ["b"], ["c"]]
     assert len(model.history_) == 2
+    record = json.loads((out / "federation.json").read_text())
+    assert record["chosen_round"] in (1, 2) and len(record["rounds"]) == 2
     forecast = pd.read_csv(out / "forecast.csv")
     assert len(forecast) == 3 * 6 and forecast["y"].notna().all()
