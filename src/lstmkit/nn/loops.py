@@ -94,10 +94,26 @@ def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
 # LSTM with a hand-written backward pass (BPTT): the compiled fast path
 #
 # The forward loop keeps the gate activations; the backward loop walks time in reverse and
-# collects dA_t, the gradient of the gate pre-activations, for every step. The weight gradient
-# is then ONE matrix product over all steps (dW_hh = Σ_t dA_tᵀ·h_{t-1}) instead of one per
-# step, and dA is the gradient of the input projection for all steps at once.
+# collects dA_t, the gradient of the gate pre-activations, for every step. The weight gradients
+# are then a few large matrix products (dW_hh = Σ_t dA_tᵀ·h_{t-1}) instead of one per step.
+#
+# Time runs in chunks whose lengths come from CHUNK_STEPS; the compiled code of a chunk has
+# symbolic batch and hidden sizes, so any sequence length, batch size and hidden size reuses the
+# same few compiled chunks. Every tensor handed to compiled code is a fresh one (no view into a
+# larger tensor): a view's storage offset would be one more thing the code is specialised on.
 # ---------------------------------------------------------------------------------------------
+
+CHUNK_STEPS = (16, 8, 4, 2, 1)
+
+
+def chunk_bounds(steps: int) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive chunks covering `steps`, longest CHUNK_STEPS lengths first."""
+    bounds, start = [], 0
+    for size in CHUNK_STEPS:
+        while steps - start >= size:
+            bounds.append((start, start + size))
+            start += size
+    return bounds
 
 
 def _fast_tanh(x: Tensor) -> Tensor:
@@ -105,7 +121,7 @@ def _fast_tanh(x: Tensor) -> Tensor:
     return 2 * torch.sigmoid(2 * x) - 1
 
 
-def lstm_forward_saving(
+def lstm_forward_chunk(
     gx: Tensor,
     bias: Tensor | None,
     h: Tensor,
@@ -115,15 +131,15 @@ def lstm_forward_saving(
     valid: Tensor | None,
     h_mask: Tensor | None,
 ) -> tuple[Tensor, ...]:
-    """Forward loop without autograd -> (hs, cs, tanh_cs, i, f, g, o).
+    """Forward loop over the K steps of gx, no autograd -> (hs, cs, tanh_cs, gates, h_K, c_K).
 
-    hs, cs (T+1, B, H) hold the initial state then the state after each step; tanh_cs (T, B, H)
-    is tanh of the cell state after each step; i, f, g, o (T, B, H) are the activated gates.
-    Each list is stacked once, so the compiled kernels write every step straight into its slot.
+    hs, cs (K + 1, B, H) hold the state before the first step and after each step; tanh_cs
+    (K, B, H) is tanh of the cell state after each step; gates (K, B, 4, H) holds the activated
+    gates i, f, g, o; h_K, c_K is the final state as tensors of their own. Each list is stacked
+    once, so the compiled kernels write every step straight into its slot.
     """
     batch, hidden = h.shape
-    hs, cs, tanh_cs = [h], [c], []
-    saved_i, saved_f, saved_g, saved_o = [], [], [], []
+    hs, cs, tanh_cs, saved_gates = [h], [c], [], []
     for t in range(gx.shape[0]):
         h_in = h if h_mask is None else h * h_mask
         # the view keeps inductor from fusing product and sum into an addmm, whose bias copy
@@ -150,33 +166,30 @@ def lstm_forward_saving(
         hs.append(h)
         cs.append(c)
         tanh_cs.append(tanh_c)
-        saved_i.append(i)
-        saved_f.append(f)
-        saved_g.append(g)
-        saved_o.append(o)
-    stacks = (hs, cs, tanh_cs, saved_i, saved_f, saved_g, saved_o)
-    return tuple(torch.stack(s) for s in stacks)
+        saved_gates.append(torch.stack([i, f, g, o], dim=1))
+    return (*(torch.stack(s) for s in (hs, cs, tanh_cs, saved_gates)), h, c)
 
 
-def lstm_backward_steps(
+def lstm_backward_chunk(
     d_out: Tensor,
     d_h: Tensor,
     d_c: Tensor,
     cs: Tensor,
     tanh_cs: Tensor,
-    gate_i: Tensor,
-    gate_f: Tensor,
-    gate_g: Tensor,
-    gate_o: Tensor,
+    gates: Tensor,
     weight_hh: Tensor,
     peephole: Tensor | None,
     valid: Tensor | None,
     h_mask: Tensor | None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Reverse loop -> (dA (T, B, 4H) gate pre-activation grads, dh_0, dc_0)."""
+    """Reverse loop over one chunk -> (dA (K, B, 4H) gate pre-activation grads, dh, dc before it).
+
+    d_out (K, B, H) is the gradient of the chunk's outputs, d_h, d_c that of its final state;
+    cs, tanh_cs and gates are as `lstm_forward_chunk` returned them.
+    """
     d_gates = []
-    for t in range(gate_i.shape[0] - 1, -1, -1):
-        i, f, g, o = gate_i[t], gate_f[t], gate_g[t], gate_o[t]
+    for t in range(gates.shape[0] - 1, -1, -1):
+        i, f, g, o = gates[t].unbind(1)
         c_prev, tanh_c = cs[t], tanh_cs[t]
         # flattening keeps inductor from fusing the previous step's product into an addmm
         d_hn = (d_h.view(-1) + d_out[t].view(-1)).view(d_h.shape)
@@ -206,46 +219,70 @@ def lstm_backward_steps(
     return torch.stack(d_gates), d_h, d_c
 
 
+def _fresh(x: Tensor | None) -> Tensor | None:
+    """A contiguous copy of x that owns its memory (None stays None)."""
+    return None if x is None else x.clone(memory_format=torch.contiguous_format)
+
+
 class _LSTMSequence(torch.autograd.Function):
     """LSTM layer over a whole sequence, input projection included, with the backward above."""
 
     @staticmethod
     def forward(ctx, x, weight_ih, bias, h0, c0, weight_hh, peephole, valid, h_mask, compile):  # noqa: ANN001
-        gx = (x.flatten(0, 1) @ weight_ih.t()).view(x.shape[0], x.shape[1], weight_ih.shape[0])
-        saved = run_loop(lstm_forward_saving, compile, gx, bias, h0, c0, weight_hh, peephole,
-                      valid, h_mask)
-        hs, cs = saved[0], saved[1]
-        ctx.compile = compile
+        # detached: dynamo keeps a parameter's shape static, which would fix the hidden size
+        loop_weights = (weight_hh.detach(), None if peephole is None else peephole.detach())
+        bounds = chunk_bounds(x.shape[0])
+        h, c, saved = _fresh(h0), _fresh(c0), []
+        for start, stop in bounds:
+            gx = x[start:stop] @ weight_ih.t()  # (K, B, 4H), one product for the whole chunk
+            *chunk, h, c = run_loop(lstm_forward_chunk, compile, gx, bias, h, c, loop_weights[0],
+                                    loop_weights[1], _fresh(_part(valid, start, stop)), h_mask)
+            saved += chunk
+        out = torch.cat([hs[1:] for hs in saved[0::4]])
+        ctx.compile, ctx.bounds = compile, bounds
         ctx.has_bias = bias is not None
-        ctx.save_for_backward(x, weight_ih, *saved, weight_hh, peephole, valid, h_mask)
-        out = hs[1:] if valid is None else hs[1:] * valid
-        return out, hs[-1], cs[-1]
+        ctx.save_for_backward(x, weight_ih, weight_hh, peephole, valid, h_mask, *saved)
+        return (out if valid is None else out * valid), h, c
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, d_out, d_h, d_c):  # noqa: ANN001
-        x, weight_ih, hs, cs, tanh_cs, i, f, g, o, weight_hh, peephole, valid, h_mask = (
-            ctx.saved_tensors
-        )
-        d_a, d_h0, d_c0 = run_loop(lstm_backward_steps, ctx.compile, d_out.contiguous(),
-                                   d_h.contiguous(), d_c.contiguous(),
-                                cs, tanh_cs, i, f, g, o, weight_hh, peephole, valid, h_mask)
-        flat_da = d_a.flatten(0, 1)  # (T*B, 4H)
-        h_in = hs[:-1] if h_mask is None else hs[:-1] * h_mask
+        x, weight_ih, weight_hh, peephole, valid, h_mask, *saved = ctx.saved_tensors
+        loop_weights = (weight_hh.detach(), None if peephole is None else peephole.detach())
         # (inputᵀ·dA)ᵀ rather than dAᵀ·input: BLAS is far faster with the long axis inside
-        d_weight_hh = (h_in.flatten(0, 1).t() @ flat_da).t()
-        d_weight_ih = (x.flatten(0, 1).t() @ flat_da).t()
-        d_x = (flat_da @ weight_ih).view_as(x) if ctx.needs_input_grad[0] else None
-        d_bias = flat_da.sum(dim=0) if ctx.has_bias else None
+        d_weight_hh_t = weight_hh.new_zeros(weight_hh.shape[1], weight_hh.shape[0])
+        d_weight_ih_t = weight_ih.new_zeros(weight_ih.shape[1], weight_ih.shape[0])
+        d_x = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        d_bias = weight_ih.new_zeros(weight_ih.shape[0]) if ctx.has_bias else None
         d_peephole = None
         if peephole is not None and ctx.needs_input_grad[6]:
-            d_i, d_f, _, d_o = d_a.chunk(4, dim=2)
-            d_peephole = torch.stack([
-                (d_i * cs[:-1]).sum(dim=(0, 1)),
-                (d_f * cs[:-1]).sum(dim=(0, 1)),
-                (d_o * cs[1:]).sum(dim=(0, 1)),
-            ])
-        return (d_x, d_weight_ih, d_bias, d_h0, d_c0, d_weight_hh, d_peephole, None, None, None)
+            d_peephole = torch.zeros_like(peephole)
+        d_h, d_c = _fresh(d_h), _fresh(d_c)
+        for k in range(len(ctx.bounds) - 1, -1, -1):
+            start, stop = ctx.bounds[k]
+            hs, cs, tanh_cs, gates = saved[4 * k: 4 * k + 4]
+            d_a, d_h, d_c = run_loop(lstm_backward_chunk, ctx.compile, _fresh(d_out[start:stop]),
+                                     d_h, d_c, cs, tanh_cs, gates, *loop_weights,
+                                     _fresh(_part(valid, start, stop)), h_mask)
+            flat_da = d_a.flatten(0, 1)  # (K*B, 4H)
+            h_in = hs[:-1] if h_mask is None else hs[:-1] * h_mask
+            d_weight_hh_t.addmm_(h_in.flatten(0, 1).t(), flat_da)
+            d_weight_ih_t.addmm_(x[start:stop].flatten(0, 1).t(), flat_da)
+            if d_x is not None:
+                torch.mm(flat_da, weight_ih, out=d_x[start:stop].flatten(0, 1))
+            if d_bias is not None:
+                d_bias += flat_da.sum(dim=0)
+            if d_peephole is not None:
+                d_i, d_f, _, d_o = d_a.chunk(4, dim=2)
+                d_peephole[0] += (d_i * cs[:-1]).sum(dim=(0, 1))
+                d_peephole[1] += (d_f * cs[:-1]).sum(dim=(0, 1))
+                d_peephole[2] += (d_o * cs[1:]).sum(dim=(0, 1))
+        return (d_x, d_weight_ih_t.t(), d_bias, d_h, d_c, d_weight_hh_t.t(), d_peephole, None,
+                None, None)
+
+
+def _part(x: Tensor | None, start: int, stop: int) -> Tensor | None:
+    return None if x is None else x[start:stop]
 
 
 def lstm_layer_fast(
@@ -309,11 +346,14 @@ def run_loop(loop: Callable, compile: bool, *args: object) -> tuple[Tensor, ...]
 def _compiled_version(loop: Callable) -> Callable:
     if loop not in _compiled:
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(default_cache_dir()))
-        # every (cell variant, sequence length, dtype) is one specialisation: the default
+        # every (cell variant, chunk length, dtype) is one specialisation: the default
         # limit of 8 would silently send later models to the slow loop (older torch: the
         # same setting is called cache_size_limit)
         config = torch._dynamo.config
         name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
         setattr(config, name, max(getattr(config, name), RECOMPILE_LIMIT))
-        _compiled[loop] = torch.compile(loop)  # a new batch size makes that axis dynamic
+        # symbolic sizes from the first call; without duck sizing, sizes that happen to be equal
+        # (batch 64, hidden 64) are not assumed equal forever after
+        patch = torch.fx.experimental._config.patch(use_duck_shape=False)
+        _compiled[loop] = patch(torch.compile(loop, dynamic=True))
     return _compiled[loop]

@@ -11,7 +11,8 @@ peephole vectors for the peephole cell, so the same state dict runs on either pa
   for variable lengths);
 - loop: peephole cells, and in training recurrent (variational) dropout or `compile=True`, run
   the time loop of `lstmkit.nn.loops`, compiled with `torch.compile` unless `compile=False`.
-  Compiled kernels are specialised to the sequence length: each new length compiles once.
+  The LSTM loop runs in chunks of a few fixed lengths compiled with symbolic batch and hidden
+  sizes: a new batch size, sequence length or hidden size reuses the compiled chunks.
 """
 
 from __future__ import annotations
