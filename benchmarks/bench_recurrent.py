@@ -7,14 +7,17 @@ the same shape in the same run. The one-time compile cost is reported separately
 
     python benchmarks/bench_recurrent.py                       # the full table
     python benchmarks/bench_recurrent.py --hidden 64 --seq 48  # one configuration
+    python benchmarks/bench_recurrent.py --shape-sequence      # compile cost over new shapes
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ from lstmkit.nn.recurrent import Recurrent
 FEATURES = 8
 LAYERS = 2
 PLAIN_LOOP_REPEATS = 3
+SHAPE_SEQUENCE = [(64, 48, 32), (128, 24, 32), (64, 48, 64)]  # (batch, seq, hidden)
 
 
 @dataclass
@@ -148,6 +152,27 @@ def implementations(hidden: int, plain_loops: bool) -> list[tuple[str, Callable[
     return impls
 
 
+def shape_sequence(cells: list[str]) -> None:
+    """First training step of each compiled cell on SHAPE_SEQUENCE, one new shape after another,
+    with an empty inductor cache: the compile cost a hyperparameter search pays."""
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-recurrent-")
+    counters = torch._dynamo.utils.counters
+    print("| cell | batch | seq | hidden | first step s | × raw nn.LSTM first step "
+          "| graphs compiled so far |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for cell in cells:
+        total = 0.0
+        for batch, seq, hidden in SHAPE_SEQUENCE:
+            raw = timed(make_step(nn.LSTM(FEATURES, hidden, LAYERS, batch_first=True), hidden,
+                                  batch, seq))[0]
+            model = Recurrent(FEATURES, hidden, LAYERS, cell=cell, compile=True)
+            first = timed(make_step(model, hidden, batch, seq))[0]
+            total += first
+            print(f"| {cell} | {batch} | {seq} | {hidden} | {first:.1f} | {first / raw:.0f} "
+                  f"| {counters['stats']['unique_graphs']} |")
+        print(f"| {cell} | | | | total {total:.1f} | | |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 256])
@@ -159,8 +184,16 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", default=None,
                         help="keep implementations whose name contains one of these words "
                              "(raw nn.LSTM always stays: it is the reference)")
+    parser.add_argument("--shape-sequence", action="store_true",
+                        help="only the compile cost of peephole and compile=True LSTM over "
+                             f"{SHAPE_SEQUENCE} (batch, seq, hidden), empty compile cache")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.shape_sequence:
+        print(f"# bench_recurrent --shape-sequence: torch {torch.__version__}, "
+              f"{platform.processor() or platform.machine()}, {args.threads} threads")
+        shape_sequence(["peephole", "lstm"])
+        return
 
     rows: list[Row] = []
     for hidden in args.hidden:

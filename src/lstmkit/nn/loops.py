@@ -224,6 +224,11 @@ def _fresh(x: Tensor | None) -> Tensor | None:
     return None if x is None else x.clone(memory_format=torch.contiguous_format)
 
 
+def _part(x: Tensor | None, start: int, stop: int) -> Tensor | None:
+    """Steps start..stop-1 of time-major x (None stays None)."""
+    return None if x is None else x[start:stop]
+
+
 class _LSTMSequence(torch.autograd.Function):
     """LSTM layer over a whole sequence, input projection included, with the backward above."""
 
@@ -279,10 +284,6 @@ class _LSTMSequence(torch.autograd.Function):
                 d_peephole[2] += (d_o * cs[1:]).sum(dim=(0, 1))
         return (d_x, d_weight_ih_t.t(), d_bias, d_h, d_c, d_weight_hh_t.t(), d_peephole, None,
                 None, None)
-
-
-def _part(x: Tensor | None, start: int, stop: int) -> Tensor | None:
-    return None if x is None else x[start:stop]
 
 
 def lstm_layer_fast(
