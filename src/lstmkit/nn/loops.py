@@ -310,6 +310,8 @@ def lstm_layer_fast(
 # ---------------------------------------------------------------------------------------------
 
 RECOMPILE_LIMIT = 64
+# loops written for symbolic sizes: fresh inputs only, no parameters (whose sizes dynamo fixes)
+_SYMBOLIC_SIZES = (lstm_forward_chunk, lstm_backward_chunk)
 _compiled: dict[Callable, Callable] = {}
 _compile_broken: str | None = None
 
@@ -347,14 +349,17 @@ def run_loop(loop: Callable, compile: bool, *args: object) -> tuple[Tensor, ...]
 def _compiled_version(loop: Callable) -> Callable:
     if loop not in _compiled:
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(default_cache_dir()))
-        # every (cell variant, chunk length, dtype) is one specialisation: the default
-        # limit of 8 would silently send later models to the slow loop (older torch: the
-        # same setting is called cache_size_limit)
+        # every (cell variant, chunk or sequence length, dtype) is one specialisation: the
+        # default limit of 8 would silently send later models to the slow loop (older torch:
+        # the same setting is called cache_size_limit)
         config = torch._dynamo.config
         name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
         setattr(config, name, max(getattr(config, name), RECOMPILE_LIMIT))
-        # symbolic sizes from the first call; without duck sizing, sizes that happen to be equal
-        # (batch 64, hidden 64) are not assumed equal forever after
-        patch = torch.fx.experimental._config.patch(use_duck_shape=False)
-        _compiled[loop] = patch(torch.compile(loop, dynamic=True))
+        if loop in _SYMBOLIC_SIZES:
+            # symbolic sizes from the first call; without duck sizing, sizes that happen to be
+            # equal (batch 64, hidden 64) are not assumed equal forever after
+            patch = torch.fx.experimental._config.patch(use_duck_shape=False)
+            _compiled[loop] = patch(torch.compile(loop, dynamic=True))
+        else:  # the GRU loop: specialised, a size that changes becomes dynamic
+            _compiled[loop] = torch.compile(loop)
     return _compiled[loop]
