@@ -41,7 +41,8 @@ from lstmkit.models.forecaster import LSTMForecaster
 
 CONFIG_FILE = "config.yaml"
 RETURN_KINDS = ("log", "simple")
-FEDERATED_KEYS = ("clients", "rounds", "local_epochs", "aggregation", "proximal_mu", "dp")
+FEDERATED_KEYS = ("clients", "rounds", "local_epochs", "aggregation", "proximal_mu",
+                  "server_momentum", "dp")
 
 
 @dataclass
@@ -88,7 +89,7 @@ class ForecastConfig:
     train_stride: int = 1
     seed: int = 0
     # federated training (lstmkit.federated): clients, rounds, local_epochs, aggregation,
-    # proximal_mu, dp {clip_norm, epsilon, delta}; absent: one centralised model
+    # proximal_mu, server_momentum, dp {clip_norm, epsilon, delta}; absent: centralised
     federated: dict[str, Any] | None = None
     # backtest
     folds: int = 4

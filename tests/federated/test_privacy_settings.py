@@ -48,7 +48,8 @@ def test_run_config_round_trip_is_flat():
     assert all(isinstance(v, bool | int | float | str) for v in config.values())
     assert json.loads(config["forecaster"]) == {"lookback": 24, "horizon": 6, "seed": 3}
     assert FederationSettings.from_run_config(config) == s
-    plain = settings(dp=None, aggregation="fedavg", proximal_mu=0.0, id_col=None, output=None)
+    plain = settings(dp=None, aggregation="fedavg", proximal_mu=0.0, id_col=None, output=None,
+                     server_momentum=0.9)
     assert FederationSettings.from_run_config(plain.to_run_config()) == plain
     assert s.seed == 3 and s.model().lookback == 24
 
@@ -59,6 +60,8 @@ def test_run_config_round_trip_is_flat():
     ({"aggregation": "fedavg"}, "proximal_mu is a FedProx setting"),
     ({"rounds": 0}, "rounds must be a positive int"),
     ({"clients": 2.5}, "clients must be a positive int"),
+    ({"server_momentum": 1.0}, r"server_momentum must be in \[0, 1\)"),
+    ({"server_momentum": 0.9}, "server_momentum \\(FedAvgM\\) goes with aggregation 'fedavg'"),
 ])
 def test_bad_settings(changes, match):
     with pytest.raises(ConfigError, match=match):

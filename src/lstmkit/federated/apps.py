@@ -20,7 +20,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, 
 from flwr.clientapp import ClientApp
 from flwr.clientapp.mod import LocalDpMod
 from flwr.serverapp import Grid, ServerApp
-from flwr.serverapp.strategy import FedAvg, FedProx
+from flwr.serverapp.strategy import FedAvg, FedAvgM, FedProx
 
 from lstmkit.errors import ConfigError
 from lstmkit.federated.settings import FederationSettings
@@ -133,7 +133,7 @@ def make_server_app(fixed: FederationSettings | None = None,
 
 
 def run_strategy(grid: Grid, settings: FederationSettings) -> FederationResult:
-    """FedAvg or FedProx (`settings.aggregation`) for `settings.rounds` rounds; keeps the
+    """FedAvg (with server momentum: FedAvgM) or FedProx for `settings.rounds` rounds; keeps the
     round whose global weights had the lowest mean client validation loss (the last round
     under differential privacy, whose accounting covers the weights only)."""
     model = settings.model()
@@ -143,8 +143,12 @@ def run_strategy(grid: Grid, settings: FederationSettings) -> FederationResult:
     common = dict(fraction_train=1.0, fraction_evaluate=1.0 if validate else 0.0,
                   min_train_nodes=n, min_evaluate_nodes=n if validate else 0,
                   min_available_nodes=n)
-    strategy = (FedProx(proximal_mu=settings.proximal_mu, **common)
-                if settings.aggregation == "fedprox" else FedAvg(**common))
+    if settings.aggregation == "fedprox":
+        strategy: FedAvg = FedProx(proximal_mu=settings.proximal_mu, **common)
+    elif settings.server_momentum:
+        strategy = FedAvgM(server_momentum=settings.server_momentum, **common)
+    else:
+        strategy = FedAvg(**common)
     snapshots: dict[int, dict[str, torch.Tensor]] = {}
     finished: dict[int, float] = {}
 

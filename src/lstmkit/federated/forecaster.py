@@ -31,7 +31,8 @@ from lstmkit.training import EpochRecord, TrainingHistory
 if TYPE_CHECKING:
     from lstmkit.federated.apps import FederationResult
 
-FEDERATION_PARAMS = ("clients", "rounds", "local_epochs", "aggregation", "proximal_mu", "dp",
+FEDERATION_PARAMS = ("clients", "rounds", "local_epochs", "aggregation", "proximal_mu",
+                     "server_momentum", "dp",
                      "client_threads", "cpus")
 
 
@@ -45,7 +46,8 @@ class FederatedForecaster(LSTMForecaster):
             client that holds it.
         rounds: federated rounds; every client trains `local_epochs` epochs per round.
         aggregation: "fedavg" or "fedprox" (adds mu / 2 * ||w - w_global||^2 to every
-            client's loss, `proximal_mu` = mu).
+            client's loss, `proximal_mu` = mu). `server_momentum` > 0 makes FedAvg FedAvgM:
+            the server applies the averaged update with heavy-ball momentum.
         dp: optional client-level differential privacy, {"clip_norm", "epsilon", "delta"}
             per round (see `lstmkit.federated.privacy.LocalDP`); reported in `federation_`.
         client_threads: torch threads of each client; cpus: cores the simulation may use.
@@ -56,6 +58,7 @@ class FederatedForecaster(LSTMForecaster):
 
     def __init__(self, clients: int | None = None, rounds: int = 20, local_epochs: int = 1,
                  aggregation: str = "fedavg", proximal_mu: float = 0.0,
+                 server_momentum: float = 0.0,
                  dp: Mapping[str, float] | None = None, client_threads: int = 1,
                  cpus: int | None = None, **forecaster: Any) -> None:
         super().__init__(**forecaster)
@@ -64,6 +67,7 @@ class FederatedForecaster(LSTMForecaster):
         self.local_epochs = local_epochs
         self.aggregation = aggregation
         self.proximal_mu = proximal_mu
+        self.server_momentum = server_momentum
         self.dp = dict(dp) if dp is not None else None
         self.client_threads = client_threads
         self.cpus = cpus
@@ -112,6 +116,7 @@ class FederatedForecaster(LSTMForecaster):
         settings = FederationSettings.from_run_config(config)
         model = cls(rounds=settings.rounds, local_epochs=settings.local_epochs,
                     aggregation=settings.aggregation, proximal_mu=settings.proximal_mu,
+                    server_momentum=settings.server_momentum,
                     dp=asdict(settings.dp) if settings.dp else None, **settings.forecaster)
         series = model._load(data, target or settings.target, time_col or settings.time_col,
                              id_col or settings.id_col, settings.freq, fitting=False)
@@ -164,7 +169,8 @@ class FederatedForecaster(LSTMForecaster):
         return FederationSettings(
             forecaster=self.forecaster_config(), freq=freq, clients=clients,
             rounds=self.rounds, local_epochs=self.local_epochs, aggregation=self.aggregation,
-            proximal_mu=self.proximal_mu, dp=LocalDP(**self.dp) if self.dp else None,
+            proximal_mu=self.proximal_mu, server_momentum=self.server_momentum,
+            dp=LocalDP(**self.dp) if self.dp else None,
             data_dir=data_dir, output=output, threads=self.client_threads)
 
     def forecaster_config(self) -> dict[str, Any]:

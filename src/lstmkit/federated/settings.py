@@ -30,6 +30,7 @@ class FederationSettings:
     local_epochs: int = 1
     aggregation: str = "fedavg"
     proximal_mu: float = 0.0
+    server_momentum: float = 0.0
     dp: LocalDP | None = None
     target: str = "y"
     time_col: str = "ds"
@@ -52,6 +53,10 @@ class FederationSettings:
             raise ConfigError("aggregation 'fedprox' needs proximal_mu > 0 (0 is plain FedAvg)")
         if self.aggregation == "fedavg" and self.proximal_mu:
             raise ConfigError("proximal_mu is a FedProx setting: use aggregation 'fedprox'")
+        if not isinstance(self.server_momentum, int | float) or not 0 <= self.server_momentum < 1:
+            raise ConfigError(f"server_momentum must be in [0, 1), got {self.server_momentum!r}")
+        if self.server_momentum and self.aggregation != "fedavg":
+            raise ConfigError("server_momentum (FedAvgM) goes with aggregation 'fedavg'")
 
     def model(self) -> LSTMForecaster:
         """A fresh, unfitted forecaster with the shared hyperparameters."""
@@ -72,6 +77,7 @@ class FederationSettings:
             "local-epochs": self.local_epochs,
             "aggregation": self.aggregation,
             "proximal-mu": float(self.proximal_mu),
+            "server-momentum": float(self.server_momentum),
             "dp": self.dp is not None,
             "dp-clip-norm": dp.clip_norm,
             "dp-epsilon": dp.epsilon,
@@ -96,6 +102,7 @@ class FederationSettings:
                 local_epochs=int(config["local-epochs"]),
                 aggregation=str(config["aggregation"]),
                 proximal_mu=float(config["proximal-mu"]),
+                server_momentum=float(config.get("server-momentum", 0.0)),
                 dp=LocalDP(float(config["dp-clip-norm"]), float(config["dp-epsilon"]),
                            float(config["dp-delta"])) if config.get("dp") else None,
                 target=str(config["target"]),
