@@ -100,8 +100,9 @@ def main() -> None:
         print(f"{name}: {timing['seconds']:.0f} s", flush=True)
         tables.append(metrics)
         timings.append(timing)
-    if args.central_metrics is not None:
-        tables.append(pd.read_csv(args.central_metrics))
+    if args.central_metrics is not None:  # its centralised model and baselines
+        earlier = pd.read_csv(args.central_metrics)
+        tables.append(earlier[~earlier["model"].str.startswith("fed")])
     metrics = pd.concat(tables, ignore_index=True)
     args.output.mkdir(parents=True, exist_ok=True)
     metrics.to_csv(args.output / "metrics.csv", index=False)
