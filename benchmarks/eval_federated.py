@@ -2,6 +2,7 @@
 
     python benchmarks/eval_federated.py                  # 12 US retail industries, 12 clients
     python benchmarks/eval_federated.py --clients 4      # the 12 series dealt to 4 clients
+    python benchmarks/eval_federated.py --clients 4 --runs centralised fedprox --seed 1
     python benchmarks/eval_federated.py --quick          # 4 series, 2 folds, few rounds
     python benchmarks/eval_federated.py --clients 4 --runs fedavg \
         --central-metrics runs/federated/metrics.csv     # reuse a finished centralised run
@@ -75,12 +76,14 @@ def main() -> None:
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=RUNS)
     parser.add_argument("--central-metrics", type=Path, default=None,
                         help="metrics.csv of an earlier run with the centralised model")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", type=Path, default=Path("runs/federated"))
     args = parser.parse_args()
     if args.quick:
         args.series, args.folds, args.rounds = args.series or 4, 2, 6
     torch.set_num_threads(2)
+    MODEL["seed"] = args.seed
     data = retail(args.series)
     epochs = args.epochs or args.rounds
     fed = dict(clients=args.clients, rounds=args.rounds, local_epochs=args.local_epochs)
