@@ -25,7 +25,6 @@ from lstmkit.federated.privacy import LocalDP
 from lstmkit.federated.settings import FederationSettings
 from lstmkit.models.forecast_design import DesignSpec, check_covariates, fit_scalers
 from lstmkit.models.forecaster import LSTMForecaster
-from lstmkit.nn.distribution import check_quantiles
 from lstmkit.training import EpochRecord, TrainingHistory
 
 if TYPE_CHECKING:
@@ -137,13 +136,9 @@ class FederatedForecaster(LSTMForecaster):
             raise ModelFileError(f"the federation's weights do not fit this model: {err}"
                                  ) from None
         # per-series statistics: the same numbers each client computes on its own rows
-        self.scalers_ = fit_scalers(self._transformed(series.frame), spec, self.scaler)
-        self.spec_, self.network_ = spec, network
-        self.history_ = _history(summary["rounds"], summary["chosen_round"])
-        self.quantiles_ = check_quantiles(self.quantiles)
-        self.interval_offsets_ = None
-        self.target_, self.time_col_, self.id_col_ = series.target, series.time_col, series.id_col
-        self.context_ = self._context(series.frame, spec)
+        scalers = fit_scalers(self._transformed(series.frame), spec, self.scaler)
+        history = _history(summary["rounds"], summary["chosen_round"])
+        self._set_fitted(series, spec, scalers, network, history)
         self.federation_ = summary
         return self
 

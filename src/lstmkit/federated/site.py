@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from lstmkit.data.loading import SeriesFrame
-from lstmkit.models.forecast_design import build_design, check_covariates, fit_scalers
+from lstmkit.errors import DataValidationError
 from lstmkit.models.forecaster import LSTMForecaster
 from lstmkit.training import Trainer
 
@@ -58,16 +58,12 @@ class Site:
 
     def __init__(self, model: LSTMForecaster, series: SeriesFrame) -> None:
         model._check_params()
-        spec = model._spec(series)
-        check_covariates(series.frame, spec)
-        frame = model._transformed(series.frame)
-        design = build_design(frame, spec, fit_scalers(frame, spec, model.scaler))
-        train, val = model._training_origins(design, spec)
+        p = model._prepare(series)
         self.model = model
         self.series_ids = series.ids
-        self.train_set = model._windows(design, train)
-        self.val_set = model._windows(design, val) if val is not None else None
-        self.network = model._network(spec, series.frame)
+        self.train_set = model._windows(p.design, p.train)
+        self.val_set = model._windows(p.design, p.val) if p.val is not None else None
+        self.network = p.network
 
     @property
     def num_train(self) -> int:
@@ -95,7 +91,8 @@ class Site:
     def validation_loss(self, state: State) -> float:
         """Mean loss of the global `state` on this client's validation windows."""
         if self.val_set is None:
-            raise ValueError("this site holds no validation windows")
+            raise DataValidationError("this client holds no validation windows "
+                                      "(validation_fraction is 0)")
         self.network.load_state_dict(state)
         trainer = Trainer(batch_size=self.model.batch_size, device="cpu", progress=False)
         return trainer.evaluate(self.network, self.val_set, self.model._loss())

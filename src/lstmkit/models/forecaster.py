@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,18 @@ logger = logging.getLogger(__name__)
 STRATEGIES = ("direct", "recursive", "seq2seq")
 TRANSFORMS = (None, "log", "log1p")
 LOSSES = {"mae": nn.L1Loss, "mse": nn.MSELoss, "huber": nn.HuberLoss}
+
+
+@dataclass
+class Prepared:
+    """What `LSTMForecaster._prepare` builds from the training rows."""
+
+    spec: DesignSpec
+    scalers: Scalers
+    design: Design
+    train: np.ndarray
+    val: np.ndarray | None
+    network: ForecastNet
 
 
 @io.register_model("lstm-forecaster")
@@ -175,30 +188,36 @@ class LSTMForecaster(BaseEstimator):
         """Train on every row of `data` (a DataFrame, CSV/Parquet path or `SeriesFrame`)."""
         self._check_params()
         series = self._load(data, target, time_col, id_col, freq, fitting=True)
+        p = self._prepare(series)
+        trainer = self._trainer(p.val is not None, max_steps=self.max_steps)
+        val_set = self._windows(p.design, p.val) if p.val is not None else None
+        history = trainer.fit(p.network, self._windows(p.design, p.train), val_set,
+                              self._loss())
+        self._set_fitted(series, p.spec, p.scalers, p.network, history)
+        if (self.likelihood is not None and self.calibrate_intervals in (True, "validation")
+                and p.val is not None):
+            self.interval_offsets_ = self._conformal_offsets(p.design, p.val)
+        return self
+
+    def _prepare(self, series: SeriesFrame) -> Prepared:
+        """Spec, scalers fitted on `series`, features, training/validation origins and a
+        fresh network: everything training needs, from these rows only."""
         spec = self._spec(series)
         check_covariates(series.frame, spec)
         frame = self._transformed(series.frame)
         scalers = fit_scalers(frame, spec, self.scaler)
         design = build_design(frame, spec, scalers)
         train, val = self._training_origins(design, spec)
-        network = self._network(spec, series.frame)
-        trainer = self._trainer(val is not None, max_steps=self.max_steps)
-        loss = self._loss()
-        history = trainer.fit(
-            network,
-            self._windows(design, train),
-            self._windows(design, val) if val is not None else None,
-            loss,
-        )
+        return Prepared(spec, scalers, design, train, val, self._network(spec, series.frame))
+
+    def _set_fitted(self, series: SeriesFrame, spec: DesignSpec, scalers: Scalers,
+                    network: ForecastNet, history: TrainingHistory) -> None:
+        """Become the fitted model of `series` (no conformal offsets yet)."""
         self.spec_, self.scalers_, self.network_, self.history_ = spec, scalers, network, history
         self.quantiles_ = check_quantiles(self.quantiles)
         self.interval_offsets_ = None
-        if (self.likelihood is not None and self.calibrate_intervals in (True, "validation")
-                and val is not None):
-            self.interval_offsets_ = self._conformal_offsets(design, val)
         self.target_, self.time_col_, self.id_col_ = series.target, series.time_col, series.id_col
         self.context_ = self._context(series.frame, spec)
-        return self
 
     def predict(self, data: Any = None, *, future: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast `horizon` steps after the end of `data` (default: the training data).
