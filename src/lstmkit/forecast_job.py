@@ -130,6 +130,9 @@ class ForecastConfig:
                 f"trading_cost_bps scores one-step forecasts of one series; got horizon="
                 f"{self.horizon}: set horizon 1 (or drop trading_cost_bps)")
         if self.federated is not None:
+            if not isinstance(self.federated, dict):
+                raise ConfigError(f"federated must be a mapping of options "
+                                  f"{list(FEDERATED_KEYS)}, got {self.federated!r}")
             unknown = sorted(set(self.federated) - set(FEDERATED_KEYS))
             if unknown:
                 raise ConfigError(f"unknown federated option(s) {unknown}; valid: "

@@ -39,6 +39,8 @@ def test_federated_block_builds_a_federated_forecaster(tmp_path, make_frame):
     assert type(plain).__name__ == "LSTMForecaster"
     with pytest.raises(ConfigError, match=r"unknown federated option\(s\) \['round'\]"):
         ForecastConfig.from_yaml(write(tmp_path, make_frame, federated={"round": 3}))
+    with pytest.raises(ConfigError, match="federated must be a mapping"):
+        ForecastConfig.from_yaml(write(tmp_path, make_frame, federated="yes"))
 
 
 def test_federated_config_refuses_torchrun(tmp_path, make_frame):
