@@ -699,7 +699,8 @@ class LSTMForecaster(BaseEstimator):
         cutoff given to `predict_at`, once each, in row order."""
         ids = frame["unique_id"].unique()  # str
         if isinstance(cutoffs, Mapping):
-            unknown = [k for k in cutoffs if str(k) not in set(ids)]
+            known = set(ids)
+            unknown = [k for k in cutoffs if str(k) not in known]
             if unknown:
                 raise DataValidationError(
                     f"cutoffs name series {unknown[:5]} that are not in the data; series are "
