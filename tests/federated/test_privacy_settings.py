@@ -55,7 +55,9 @@ def test_run_config_round_trip_is_flat():
 
 
 @pytest.mark.parametrize("changes, match", [
-    ({"aggregation": "fedsgd"}, "aggregation must be one of fedavg, fedprox"),
+    ({"aggregation": "fedsgd"}, "aggregation must be one of fedavg, fedprox, scaffold"),
+    ({"aggregation": "scaffold"}, "proximal_mu is a FedProx setting"),
+    ({"aggregation": "scaffold", "proximal_mu": 0.0}, "'scaffold' does not run under client DP"),
     ({"proximal_mu": 0.0}, "needs proximal_mu > 0"),
     ({"aggregation": "fedavg"}, "proximal_mu is a FedProx setting"),
     ({"rounds": 0}, "rounds must be a positive int"),

@@ -1,4 +1,5 @@
-"""A client's local work: its own windows, FedProx's proximal term, the initial network."""
+"""A client's local work: its own windows, FedProx's proximal term, SCAFFOLD's correction,
+the initial network."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,13 @@ import torch
 from torch import nn
 
 from lstmkit.data.loading import load_series
-from lstmkit.federated.site import ProximalLoss, Site, initial_network, round_lr
+from lstmkit.federated.site import (
+    ControlVariateLoss,
+    ProximalLoss,
+    Site,
+    initial_network,
+    round_lr,
+)
 from lstmkit.models.forecaster import LSTMForecaster
 
 
@@ -24,6 +31,40 @@ def test_proximal_term_gradient_pulls_towards_the_global_weights():
     torch.testing.assert_close(grad_prox - net.weight.grad, torch.full((1, 3), mu * 0.5))
     assert loss(net(x), y).item() == pytest.approx(
         nn.MSELoss()(net(x), y).item() + 0.5 * mu * 3 * 0.25, rel=1e-6)
+
+
+def test_control_variate_term_adds_the_correction_to_every_gradient():
+    net = nn.Linear(3, 1)
+    correction = {"weight": torch.tensor([[0.1, -0.2, 0.3]]), "bias": torch.tensor([-0.5])}
+    loss = ControlVariateLoss(nn.MSELoss(), net, correction)
+    x, y = torch.randn(5, 3), torch.randn(5, 1)
+    assert loss(net(x), y).item() == pytest.approx(nn.MSELoss()(net(x), y).item())  # at w_g
+    with torch.no_grad():
+        net.weight.add_(0.5)
+    loss(net(x), y).backward()
+    corrected = {n: p.grad.clone() for n, p in net.named_parameters()}
+    net.zero_grad()
+    nn.MSELoss()(net(x), y).backward()
+    for name, p in net.named_parameters():
+        torch.testing.assert_close(corrected[name] - p.grad, correction[name])
+    assert loss(net(x), y).item() == pytest.approx(
+        nn.MSELoss()(net(x), y).item() + 0.5 * 0.2, rel=1e-6)  # <0.5, correction of weight>
+
+
+def test_site_gradient_is_the_full_batch_gradient(params, make_frame):
+    model = LSTMForecaster(**params, validation_fraction=0.2)
+    site = Site(model, load_series(make_frame(("a", "b")), id_col="id"))
+    state = initial_network(model, "D").state_dict()
+    grads = site.gradient(state)
+    net = site.network
+    net.load_state_dict(state)
+    net.zero_grad()
+    *inputs, target = site.train_set.__getitems__(range(site.num_train))  # one batch of all
+    model._loss()(net(*inputs), target).backward()
+    assert site.num_train > model.batch_size  # so the gradient above came in several batches
+    assert set(grads) == {n for n, _ in net.named_parameters()}
+    for name, p in net.named_parameters():
+        torch.testing.assert_close(grads[name], p.grad, atol=1e-6, rtol=1e-4)
 
 
 def test_round_lr_follows_a_cosine_over_rounds():

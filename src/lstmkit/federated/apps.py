@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from lstmkit.federated.settings import FederationSettings
 from lstmkit.federated.site import Site, initial_network, round_lr
 
 _SITES: dict[tuple[str, str], Site] = {}  # per client process: built once per data file
+CONTROL = "control"  # server -> client: SCAFFOLD's server control variate c
+CONTROL_DELTA = "control-delta/"  # client -> server: prefix of the c_i changes in "arrays"
 
 
 @dataclass
@@ -79,15 +82,26 @@ def make_client_app(fixed: FederationSettings | None = None) -> ClientApp:
         config = msg.content["config"]
         server_round = int(config["server-round"])
         model = site.model
+        state = msg.content["arrays"].to_torch_state_dict()
+        correction, delta = None, {}
+        if CONTROL in msg.content:  # SCAFFOLD: correct with c - c_i, then refresh c_i
+            server = msg.content[CONTROL].to_torch_state_dict()
+            own = (context.state[CONTROL].to_torch_state_dict() if CONTROL in context.state
+                   else {k: torch.zeros_like(v) for k, v in server.items()})
+            correction = {k: server[k] - own[k] for k in server}
+            fresh = site.gradient(state)
+            delta = {CONTROL_DELTA + k: fresh[k] - own[k] for k in server}
+            context.state[CONTROL] = ArrayRecord(fresh)
         weights, loss = site.train(
-            msg.content["arrays"].to_torch_state_dict(),
+            state,
             epochs=settings.local_epochs,
             lr=round_lr(model.lr, model.lr_schedule, server_round, settings.rounds),
             mu=float(config.get("proximal-mu", 0.0)),
             seed=settings.seed + 7919 * server_round,
+            correction=correction,
         )
         content = RecordDict({
-            "arrays": ArrayRecord(weights),
+            "arrays": ArrayRecord({**weights, **delta}),
             "metrics": MetricRecord({"num-examples": site.num_train, "train-loss": loss}),
         })
         return Message(content=content, reply_to=msg)
@@ -132,12 +146,47 @@ def make_server_app(fixed: FederationSettings | None = None,
     return app
 
 
+class Scaffold(FedAvg):
+    """SCAFFOLD (Karimireddy et al. 2020): FedAvg plus control variates against client drift.
+
+    The server sends its control variate c with the weights; each client corrects every local
+    gradient by c - c_i, sets its c_i to its full local gradient at the received weights
+    (the paper's option I) and returns the change of c_i beside its weights. c moves by the
+    example-weighted mean of those changes, so c stays the weighted mean of the c_i (every
+    client takes part in every round) and the corrections sum to zero over the clients.
+    """
+
+    def __init__(self, control: dict[str, torch.Tensor], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.control = {k: torch.zeros_like(v) for k, v in control.items()}
+
+    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
+                        grid: Grid) -> Iterable[Message]:
+        messages = list(super().configure_train(server_round, arrays, config, grid))
+        for message in messages:
+            message.content[CONTROL] = ArrayRecord(self.control)
+        return messages
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]
+                        ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        arrays, metrics = super().aggregate_train(server_round, replies)
+        if arrays is None:
+            return None, metrics
+        state = arrays.to_torch_state_dict()
+        for name in self.control:
+            self.control[name] += state[CONTROL_DELTA + name]
+        weights = {k: v for k, v in state.items() if not k.startswith(CONTROL_DELTA)}
+        return ArrayRecord(weights), metrics
+
+
 def run_strategy(grid: Grid, settings: FederationSettings) -> FederationResult:
-    """FedAvg (with server momentum: FedAvgM) or FedProx for `settings.rounds` rounds; keeps the
+    """FedAvg (with server momentum: FedAvgM), FedProx or SCAFFOLD for `settings.rounds`
+    rounds; keeps the
     round whose global weights had the lowest mean client validation loss (the last round
     under differential privacy, whose accounting covers the weights only)."""
     model = settings.model()
-    initial = initial_network(model, settings.freq).state_dict()
+    network = initial_network(model, settings.freq)
+    initial = network.state_dict()
     validate = settings.dp is None and float(model.validation_fraction) > 0
     n = settings.clients
     common = dict(fraction_train=1.0, fraction_evaluate=1.0 if validate else 0.0,
@@ -145,6 +194,9 @@ def run_strategy(grid: Grid, settings: FederationSettings) -> FederationResult:
                   min_available_nodes=n)
     if settings.aggregation == "fedprox":
         strategy: FedAvg = FedProx(proximal_mu=settings.proximal_mu, **common)
+    elif settings.aggregation == "scaffold":
+        params = {n: p.detach() for n, p in network.named_parameters() if p.requires_grad}
+        strategy = Scaffold(params, **common)
     elif settings.server_momentum:
         strategy = FedAvgM(server_momentum=settings.server_momentum, **common)
     else:

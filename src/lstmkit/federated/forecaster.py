@@ -44,8 +44,9 @@ class FederatedForecaster(LSTMForecaster):
             (default: one client per series). Scalers are fitted per series, on the
             client that holds it.
         rounds: federated rounds; every client trains `local_epochs` epochs per round.
-        aggregation: "fedavg" or "fedprox" (adds mu / 2 * ||w - w_global||^2 to every
-            client's loss, `proximal_mu` = mu). `server_momentum` > 0 makes FedAvg FedAvgM:
+        aggregation: "fedavg", "fedprox" (adds mu / 2 * ||w - w_global||^2 to every
+            client's loss, `proximal_mu` = mu) or "scaffold" (control variates correct each
+            client's drift; no DP). `server_momentum` > 0 makes FedAvg FedAvgM:
             the server applies the averaged update with heavy-ball momentum.
         dp: optional client-level differential privacy, {"clip_norm", "epsilon", "delta"}
             per round (see `lstmkit.federated.privacy.LocalDP`); reported in `federation_`.

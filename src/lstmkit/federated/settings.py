@@ -10,7 +10,7 @@ from lstmkit.errors import ConfigError
 from lstmkit.federated.privacy import LocalDP
 from lstmkit.models.forecaster import LSTMForecaster
 
-AGGREGATIONS = ("fedavg", "fedprox")
+AGGREGATIONS = ("fedavg", "fedprox", "scaffold")
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,16 @@ class FederationSettings:
             raise ConfigError(f"proximal_mu must be >= 0, got {self.proximal_mu!r}")
         if self.aggregation == "fedprox" and self.proximal_mu == 0:
             raise ConfigError("aggregation 'fedprox' needs proximal_mu > 0 (0 is plain FedAvg)")
-        if self.aggregation == "fedavg" and self.proximal_mu:
+        if self.aggregation != "fedprox" and self.proximal_mu:
             raise ConfigError("proximal_mu is a FedProx setting: use aggregation 'fedprox'")
         if not isinstance(self.server_momentum, int | float) or not 0 <= self.server_momentum < 1:
             raise ConfigError(f"server_momentum must be in [0, 1), got {self.server_momentum!r}")
         if self.server_momentum and self.aggregation != "fedavg":
             raise ConfigError("server_momentum (FedAvgM) goes with aggregation 'fedavg'")
+        if self.aggregation == "scaffold" and self.dp is not None:
+            raise ConfigError("aggregation 'scaffold' does not run under client DP: each "
+                              "client also sends a gradient (its control variate), which the "
+                              "privacy accounting here does not cover; use fedavg or fedprox")
 
     def model(self) -> LSTMForecaster:
         """A fresh, unfitted forecaster with the shared hyperparameters."""

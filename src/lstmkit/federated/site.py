@@ -16,6 +16,7 @@ from lstmkit.data.loading import SeriesFrame
 from lstmkit.errors import DataValidationError
 from lstmkit.models.forecaster import LSTMForecaster
 from lstmkit.training import Trainer
+from lstmkit.training.trainer import split_batch
 
 State = dict[str, torch.Tensor]
 
@@ -33,6 +34,28 @@ class ProximalLoss(nn.Module):
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         drift = sum(((p - a) ** 2).sum() for p, a in zip(self._params, self._anchor, strict=True))
         return self.loss(prediction, target) + 0.5 * self.mu * drift
+
+
+class ControlVariateLoss(nn.Module):
+    """SCAFFOLD's corrected objective: `loss(prediction, target) + <w - w_global, c - c_i>`.
+
+    Its gradient is the local gradient plus `correction` = c - c_i (server minus client control
+    variate, per parameter name), which steers every local step towards the global gradient
+    (Karimireddy et al. 2020); the term is zero at the global weights.
+    """
+
+    def __init__(self, loss: nn.Module, network: nn.Module, correction: State) -> None:
+        super().__init__()
+        self.loss = loss
+        named = [(n, p) for n, p in network.named_parameters() if p.requires_grad]
+        self._params = [p for _, p in named]
+        self._anchor = [p.detach().clone() for p in self._params]
+        self._correction = [correction[n].to(p.dtype) for n, p in named]
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        drift = sum(((p - a) * d).sum() for p, a, d in
+                    zip(self._params, self._anchor, self._correction, strict=True))
+        return self.loss(prediction, target) + drift
 
 
 def round_lr(base_lr: float, schedule: str, server_round: int, rounds: int) -> float:
@@ -73,13 +96,18 @@ class Site:
     def num_val(self) -> int:
         return 0 if self.val_set is None else len(self.val_set)
 
-    def train(self, state: State, *, epochs: int, lr: float, mu: float, seed: int
-              ) -> tuple[State, float]:
+    def train(self, state: State, *, epochs: int, lr: float, mu: float, seed: int,
+              correction: State | None = None) -> tuple[State, float]:
         """Train `epochs` local epochs from the global `state`; the new weights and the last
-        epoch's mean training loss (with the proximal term, if any)."""
+        epoch's mean training loss (with the proximal or control-variate term, if any).
+
+        `mu` > 0 adds FedProx's proximal term; `correction` (c - c_i per parameter) SCAFFOLD's.
+        """
         self.network.load_state_dict(state)
         base = self.model._loss()
         loss = ProximalLoss(base, self.network, mu) if mu > 0 else base
+        if correction is not None:
+            loss = ControlVariateLoss(loss, self.network, correction)
         m = self.model
         trainer = Trainer(max_epochs=epochs, batch_size=m.batch_size, lr=lr,
                           weight_decay=m.weight_decay, clip_norm=m.clip_norm,
@@ -87,6 +115,24 @@ class Site:
         history = trainer.fit(self.network, self.train_set, None, loss)
         weights = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
         return weights, history.train_losses[-1]
+
+    def gradient(self, state: State) -> State:
+        """Mean gradient of the training loss over all this client's training windows at
+        `state`, per parameter name (SCAFFOLD's client control variate, its option I)."""
+        self.network.load_state_dict(state)
+        self.network.zero_grad(set_to_none=True)
+        base = self.model._loss()
+        total = len(self.train_set)
+        loader = torch.utils.data.DataLoader(self.train_set, batch_size=self.model.batch_size,
+                                             collate_fn=getattr(self.train_set, "collate_fn", None))
+        self.network.train()
+        for batch in loader:
+            inputs, target = split_batch(batch)
+            (base(self.network(*inputs), target) * (len(target) / total)).backward()
+        grads = {n: p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p)
+                 for n, p in self.network.named_parameters() if p.requires_grad}
+        self.network.zero_grad(set_to_none=True)
+        return grads
 
     def validation_loss(self, state: State) -> float:
         """Mean loss of the global `state` on this client's validation windows."""
