@@ -81,8 +81,9 @@ def test_scaffold_equals_hand_computed_rounds(params, make_frame):
                                       mu=0.0, seed=model.seed + 7919 * r,
                                       correction=correction)[0])
         state = average(updates, sizes)
-        server = {n: server[n] + average([{n: f[n] - o[n]} for f, o in zip(fresh, own)],
-                                         sizes)[n] for n in names}
+        delta = average([{n: f[n] - o[n] for n in names}
+                         for f, o in zip(fresh, own, strict=True)], sizes)
+        server = {n: server[n] + delta[n] for n in names}
         own, states[r] = fresh, state
         val_losses.append(sum(s.validation_loss(state) * s.num_val for s in sites)
                           / sum(s.num_val for s in sites))
