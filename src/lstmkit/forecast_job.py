@@ -88,8 +88,9 @@ class ForecastConfig:
     validation_fraction: float = 0.1
     train_stride: int = 1
     seed: int = 0
-    # federated training (lstmkit.federated): clients, rounds, local_epochs, aggregation,
-    # proximal_mu, server_momentum, dp {clip_norm, epsilon, delta}; absent: centralised
+    # federated training (lstmkit.federated): clients, rounds, local_epochs, aggregation
+    # (fedavg, fedprox, scaffold), proximal_mu, server_momentum, dp {clip_norm, epsilon,
+    # delta}; absent: centralised
     federated: dict[str, Any] | None = None
     # backtest
     folds: int = 4

@@ -181,9 +181,8 @@ class Scaffold(FedAvg):
 
 def run_strategy(grid: Grid, settings: FederationSettings) -> FederationResult:
     """FedAvg (with server momentum: FedAvgM), FedProx or SCAFFOLD for `settings.rounds`
-    rounds; keeps the
-    round whose global weights had the lowest mean client validation loss (the last round
-    under differential privacy, whose accounting covers the weights only)."""
+    rounds; keeps the round whose global weights had the lowest mean client validation loss
+    (the last round under differential privacy, whose accounting covers the weights only)."""
     model = settings.model()
     network = initial_network(model, settings.freq)
     initial = network.state_dict()
