@@ -93,9 +93,11 @@ def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 # LSTM with a hand-written backward pass (BPTT): the compiled fast path
 #
-# The forward loop keeps the gate activations; the backward loop walks time in reverse and
-# collects dA_t, the gradient of the gate pre-activations, for every step. The weight gradients
-# are then a few large matrix products (dW_hh = Σ_t dA_tᵀ·h_{t-1}) instead of one per step.
+# Each forward step is one product of its input [x_t, h_{t-1}] with [W_ih, W_hh] (no (T, B, 4H)
+# input projection goes through memory) followed by one fused pointwise kernel; the loop keeps
+# the steps' inputs and gate activations. The backward loop walks time in reverse and collects
+# dA_t, the gradient of the gate pre-activations, for every step. Both weight gradients are then
+# one large matrix product per chunk ([W_ih, W_hh]' = Σ_t dA_tᵀ·[x_t, h_{t-1}]).
 #
 # Time runs in chunks whose lengths come from CHUNK_STEPS; the compiled code of a chunk has
 # symbolic batch and hidden sizes, so any sequence length, batch size and hidden size reuses the
@@ -122,30 +124,34 @@ def _fast_tanh(x: Tensor) -> Tensor:
 
 
 def lstm_forward_chunk(
-    gx: Tensor,
+    x: Tensor,
+    weight: Tensor,
     bias: Tensor | None,
     h: Tensor,
     c: Tensor,
-    weight_hh: Tensor,
     peephole: Tensor | None,
     valid: Tensor | None,
     h_mask: Tensor | None,
 ) -> tuple[Tensor, ...]:
-    """Forward loop over the K steps of gx, no autograd -> (hs, cs, tanh_cs, gates, h_K, c_K).
+    """Forward loop over the K steps of x (K, B, I), no autograd -> (hs, cs, tanh_cs, gates,
+    inputs, h_K, c_K). `weight` (4H, I + H) is [W_ih, W_hh]: each step is one product of its
+    input [x_t, h] with it, so the input projection never goes through memory as a (K, B, 4H)
+    tensor.
 
     hs, cs (K + 1, B, H) hold the state before the first step and after each step; tanh_cs
     (K, B, H) is tanh of the cell state after each step; gates (K, B, 4, H) holds the activated
-    gates i, f, g, o; h_K, c_K is the final state as tensors of their own. Each list is stacked
-    once, so the compiled kernels write every step straight into its slot.
+    gates i, f, g, o; inputs (K, B, I + H) the steps' [x_t, h] (h masked); h_K, c_K is the final
+    state as tensors of their own. Each list is stacked once, so the compiled kernels write
+    every step straight into its slot.
     """
     batch, hidden = h.shape
-    hs, cs, tanh_cs, saved_gates = [h], [c], [], []
-    for t in range(gx.shape[0]):
+    hs, cs, tanh_cs, saved_gates, inputs = [h], [c], [], [], []
+    for t in range(x.shape[0]):
         h_in = h if h_mask is None else h * h_mask
-        # the view keeps inductor from fusing product and sum into an addmm, whose bias copy
-        # costs more than adding gx (and the bias) inside the pointwise kernel
-        gates = (h_in @ weight_hh.t()).view(batch, 4, hidden) + gx[t].view(batch, 4, hidden)
+        inputs.append(torch.cat([x[t], h_in], dim=1))
+        gates = (inputs[-1] @ weight.t()).view(batch, 4, hidden)
         if bias is not None:
+            # added in the pointwise kernel: an addmm's bias copy costs more
             gates = gates + bias.view(4, hidden)
         a_i, a_f, a_g, a_o = gates.unbind(1)
         if peephole is not None:
@@ -167,7 +173,7 @@ def lstm_forward_chunk(
         cs.append(c)
         tanh_cs.append(tanh_c)
         saved_gates.append(torch.stack([i, f, g, o], dim=1))
-    return (*(torch.stack(s) for s in (hs, cs, tanh_cs, saved_gates)), h, c)
+    return (*(torch.stack(s) for s in (hs, cs, tanh_cs, saved_gates, inputs)), h, c)
 
 
 def lstm_backward_chunk(
@@ -235,15 +241,17 @@ class _LSTMSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight_ih, bias, h0, c0, weight_hh, peephole, valid, h_mask, compile):  # noqa: ANN001
         # detached: dynamo keeps a parameter's shape static, which would fix the hidden size
-        loop_weights = (weight_hh.detach(), None if peephole is None else peephole.detach())
+        weight = torch.cat([weight_ih.detach(), weight_hh.detach()], dim=1)  # (4H, I + H)
+        loop_peephole = None if peephole is None else peephole.detach()
         bounds = chunk_bounds(x.shape[0])
-        h, c, saved = _fresh(h0), _fresh(c0), []
+        h, c, outputs, saved = _fresh(h0), _fresh(c0), [], []
         for start, stop in bounds:
-            gx = x[start:stop] @ weight_ih.t()  # (K, B, 4H), one product for the whole chunk
-            *chunk, h, c = run_loop(lstm_forward_chunk, compile, gx, bias, h, c, loop_weights[0],
-                                    loop_weights[1], _fresh(_part(valid, start, stop)), h_mask)
-            saved += chunk
-        out = torch.cat([hs[1:] for hs in saved[0::4]])
+            hs, *chunk, h, c = run_loop(lstm_forward_chunk, compile, _fresh(x[start:stop]),
+                                        weight, _fresh(bias), h, c, loop_peephole,
+                                        _fresh(_part(valid, start, stop)), h_mask)
+            outputs.append(hs[1:])
+            saved += chunk  # what the backward needs: cs, tanh_cs, gates, inputs
+        out = torch.cat(outputs)
         ctx.compile, ctx.bounds = compile, bounds
         ctx.has_bias = bias is not None
         ctx.save_for_backward(x, weight_ih, weight_hh, peephole, valid, h_mask, *saved)
@@ -254,9 +262,10 @@ class _LSTMSequence(torch.autograd.Function):
     def backward(ctx, d_out, d_h, d_c):  # noqa: ANN001
         x, weight_ih, weight_hh, peephole, valid, h_mask, *saved = ctx.saved_tensors
         loop_weights = (weight_hh.detach(), None if peephole is None else peephole.detach())
-        # (inputᵀ·dA)ᵀ rather than dAᵀ·input: BLAS is far faster with the long axis inside
-        d_weight_hh_t = weight_hh.new_zeros(weight_hh.shape[1], weight_hh.shape[0])
-        d_weight_ih_t = weight_ih.new_zeros(weight_ih.shape[1], weight_ih.shape[0])
+        # (inputᵀ·dA)ᵀ rather than dAᵀ·input: BLAS is far faster with the long axis inside;
+        # rows 0..I-1 are W_ih's gradient, the rest W_hh's
+        n_in = weight_ih.shape[1]
+        d_weight_t = weight_ih.new_zeros(n_in + weight_hh.shape[1], weight_ih.shape[0])
         d_x = torch.empty_like(x) if ctx.needs_input_grad[0] else None
         d_bias = weight_ih.new_zeros(weight_ih.shape[0]) if ctx.has_bias else None
         d_peephole = None
@@ -265,14 +274,12 @@ class _LSTMSequence(torch.autograd.Function):
         d_h, d_c = _fresh(d_h), _fresh(d_c)
         for k in range(len(ctx.bounds) - 1, -1, -1):
             start, stop = ctx.bounds[k]
-            hs, cs, tanh_cs, gates = saved[4 * k: 4 * k + 4]
+            cs, tanh_cs, gates, inputs = saved[4 * k: 4 * k + 4]
             d_a, d_h, d_c = run_loop(lstm_backward_chunk, ctx.compile, _fresh(d_out[start:stop]),
                                      d_h, d_c, cs, tanh_cs, gates, *loop_weights,
                                      _fresh(_part(valid, start, stop)), h_mask)
             flat_da = d_a.flatten(0, 1)  # (K*B, 4H)
-            h_in = hs[:-1] if h_mask is None else hs[:-1] * h_mask
-            d_weight_hh_t.addmm_(h_in.flatten(0, 1).t(), flat_da)
-            d_weight_ih_t.addmm_(x[start:stop].flatten(0, 1).t(), flat_da)
+            d_weight_t.addmm_(inputs.flatten(0, 1).t(), flat_da)
             if d_x is not None:
                 torch.mm(flat_da, weight_ih, out=d_x[start:stop].flatten(0, 1))
             if d_bias is not None:
@@ -282,8 +289,8 @@ class _LSTMSequence(torch.autograd.Function):
                 d_peephole[0] += (d_i * cs[:-1]).sum(dim=(0, 1))
                 d_peephole[1] += (d_f * cs[:-1]).sum(dim=(0, 1))
                 d_peephole[2] += (d_o * cs[1:]).sum(dim=(0, 1))
-        return (d_x, d_weight_ih_t.t(), d_bias, d_h, d_c, d_weight_hh_t.t(), d_peephole, None,
-                None, None)
+        return (d_x, d_weight_t[:n_in].t(), d_bias, d_h, d_c, d_weight_t[n_in:].t(), d_peephole,
+                None, None, None)
 
 
 def lstm_layer_fast(
