@@ -74,7 +74,7 @@ def test_scaffold_equals_hand_computed_rounds(params, make_frame):
     for r in (1, 2, 3):
         updates, fresh = [], []
         for k, site in enumerate(sites):
-            fresh.append(site.gradient(state))
+            fresh.append(site.gradient(state, seed=model.seed + 7919 * r))
             correction = {n: server[n] - own[k][n] for n in names}
             corrections.append(correction)
             updates.append(site.train(state, epochs=1, lr=round_lr(model.lr, "cosine", r, 3),

@@ -63,6 +63,14 @@ def test_site_gradient_is_the_full_batch_gradient(params, make_frame):
     model._loss()(net(*inputs), target).backward()
     assert site.num_train > model.batch_size  # so the gradient above came in several batches
     assert set(grads) == {n for n, _ in net.named_parameters()}
+    dropped = Site(LSTMForecaster(**params, validation_fraction=0.2, dropout=0.5),
+                   load_series(make_frame(("a", "b")), id_col="id"))
+    rng = torch.get_rng_state()
+    first, again = dropped.gradient(state, seed=5), dropped.gradient(state, seed=5)
+    assert torch.equal(torch.get_rng_state(), rng)  # the global random state is untouched
+    assert all(torch.equal(first[n], again[n]) for n in first)  # dropout draws from the seed
+    other = dropped.gradient(state, seed=6)
+    assert any(not torch.equal(first[n], other[n]) for n in first)
     for name, p in net.named_parameters():
         torch.testing.assert_close(grads[name], p.grad, atol=1e-6, rtol=1e-4)
 

@@ -89,7 +89,7 @@ def make_client_app(fixed: FederationSettings | None = None) -> ClientApp:
             own = (context.state[CONTROL].to_torch_state_dict() if CONTROL in context.state
                    else {k: torch.zeros_like(v) for k, v in server.items()})
             correction = {k: server[k] - own[k] for k in server}
-            fresh = site.gradient(state)
+            fresh = site.gradient(state, seed=settings.seed + 7919 * server_round)
             delta = {CONTROL_DELTA + k: fresh[k] - own[k] for k in server}
             context.state[CONTROL] = ArrayRecord(fresh)
         weights, loss = site.train(

@@ -116,9 +116,10 @@ class Site:
         weights = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
         return weights, history.train_losses[-1]
 
-    def gradient(self, state: State) -> State:
+    def gradient(self, state: State, seed: int = 0) -> State:
         """Mean gradient of the training loss over all this client's training windows at
-        `state`, per parameter name (SCAFFOLD's client control variate, its option I)."""
+        `state`, per parameter name (SCAFFOLD's client control variate, its option I).
+        Dropout, if any, draws from `seed` (the global random state is left as it was)."""
         self.network.load_state_dict(state)
         self.network.zero_grad(set_to_none=True)
         base = self.model._loss()
@@ -126,9 +127,11 @@ class Site:
         loader = torch.utils.data.DataLoader(self.train_set, batch_size=self.model.batch_size,
                                              collate_fn=getattr(self.train_set, "collate_fn", None))
         self.network.train()
-        for batch in loader:
-            inputs, target = split_batch(batch)
-            (base(self.network(*inputs), target) * (len(target) / total)).backward()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for batch in loader:
+                inputs, target = split_batch(batch)
+                (base(self.network(*inputs), target) * (len(target) / total)).backward()
         grads = {n: p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p)
                  for n, p in self.network.named_parameters() if p.requires_grad}
         self.network.zero_grad(set_to_none=True)
