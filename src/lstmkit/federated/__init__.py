@@ -1,4 +1,4 @@
-"""Federated training of LSTM forecasters on Flower: FedAvg/FedProx, optional client-level
+"""Federated training of LSTM forecasters on Flower: FedAvg/FedProx/SCAFFOLD, optional client-level
 differential privacy, in Flower's simulation or as real SuperLink/SuperNode processes.
 
 Needs the `federated` extra (`pip install 'lstmkit[federated]'`) to train; a trained

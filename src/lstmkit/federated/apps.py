@@ -1,9 +1,10 @@
-"""The Flower apps: a ServerApp running FedAvg or FedProx over LSTMForecaster weights and a
-ClientApp training them on the client's own rows.
+"""The Flower apps: a ServerApp running FedAvg, FedProx or SCAFFOLD over LSTMForecaster weights
+and a ClientApp training them on the client's own rows.
 
 The same apps run in Flower's simulation (settings passed in) and deployed under a SuperLink
 and SuperNodes (`flwr run`, settings read from the run config; each SuperNode names its own
-data file with `--node-config "data-path='...'"`). Only weights and a few numbers travel.
+data file with `--node-config "data-path='...'"`). Only weights, a few numbers and, under
+SCAFFOLD, control variates (gradients of the clients' losses) travel.
 """
 
 from __future__ import annotations
