@@ -3,6 +3,7 @@
     python benchmarks/eval_federated.py                  # 12 US retail industries, 12 clients
     python benchmarks/eval_federated.py --clients 4      # the 12 series dealt to 4 clients
     python benchmarks/eval_federated.py --clients 4 --runs centralised fedprox --seed 1
+    python benchmarks/eval_federated.py --clients 4 --runs centralised scaffold --seed 2
     python benchmarks/eval_federated.py --quick          # 4 series, 2 folds, few rounds
     python benchmarks/eval_federated.py --clients 4 --runs fedavg \
         --central-metrics runs/federated/metrics.csv     # reuse a finished centralised run
