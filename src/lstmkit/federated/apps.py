@@ -157,9 +157,10 @@ class Scaffold(FedAvg):
     client takes part in every round) and the corrections sum to zero over the clients.
     """
 
-    def __init__(self, control: dict[str, torch.Tensor], **kwargs: Any) -> None:
+    def __init__(self, params: dict[str, torch.Tensor], **kwargs: Any) -> None:
+        """`params`: the network's trainable parameters by name (c starts as their zeros)."""
         super().__init__(**kwargs)
-        self.control = {k: torch.zeros_like(v) for k, v in control.items()}
+        self.control = {k: torch.zeros_like(v) for k, v in params.items()}
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
