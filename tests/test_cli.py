@@ -41,26 +41,6 @@ def test_demo_into_an_existing_file_is_a_clean_error(tmp_path):
     assert "taken" in result.output
 
 
-def test_entry_point_restarts_once_with_the_allocator_settings(monkeypatch):
-    from lstmkit import cli
-
-    calls = []
-    monkeypatch.setattr(cli.os, "execve", lambda *args: calls.append(args))
-    monkeypatch.setattr(cli, "app", lambda: calls.append("app"))
-    monkeypatch.setattr(cli.sys, "argv", ["lstmkit", "version"])
-    for key in cli.MALLOC_SETTINGS:
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.delenv("LSTMKIT_MALLOC_TUNING", raising=False)
-    cli.main()
-    executable, argv, env = calls[0][:3]
-    assert argv[1:] == ["-m", "lstmkit.cli", "version"]
-    assert env["MALLOC_TRIM_THRESHOLD_"] == "1000000000"
-    calls.clear()
-    monkeypatch.setenv("LSTMKIT_MALLOC_TUNING", "0")
-    cli.main()
-    assert calls == ["app"]
-
-
 def test_every_job_has_its_command() -> None:
     from typer.testing import CliRunner
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lstmkit import __version__
+from lstmkit.allocator import keep_freed_memory
 from lstmkit.errors import ConfigError, LstmkitError
 
 app = typer.Typer(help="LSTM networks for sequential data.", no_args_is_help=True)
@@ -447,24 +447,14 @@ app.command("serve")(serve)
 app.command("tune")(tune)
 
 
-# glibc returns large freed blocks to the OS and faults them in again on the next training
-# step; keeping them measured 54.3 -> 37.0 ms per nn.LSTM training step (README, "Speed").
-# These variables only take effect at process start, hence the re-exec.
-MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
-
-
 def main() -> None:
-    """Console entry point: restart once with glibc's thresholds raised, then run the app.
+    """Console entry point: keep freed memory in the process (`lstmkit.allocator`), run the app.
 
-    Set LSTMKIT_MALLOC_TUNING=0 to keep the allocator as it is.
+    Set LSTMKIT_MALLOC_TUNING=0 to keep glibc's allocator as it is.
     """
-    wanted = os.environ.get("LSTMKIT_MALLOC_TUNING", "1") != "0"
-    missing = {k: v for k, v in MALLOC_SETTINGS.items() if k not in os.environ}
-    if wanted and missing and sys.platform.startswith("linux"):
-        env = {**os.environ, **missing}
-        os.execve(sys.executable, [sys.executable, "-m", "lstmkit.cli", *sys.argv[1:]], env)
+    keep_freed_memory()
     app()
 
 
 if __name__ == "__main__":
-    app()
+    main()

@@ -23,6 +23,7 @@ from torch.nn.utils.rnn import PackedSequence
 from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
 from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
+from lstmkit.allocator import keep_freed_memory
 from lstmkit.errors import (
     CheckpointError,
     ConfigError,
@@ -431,6 +432,7 @@ class Trainer:
                     "of its batches (same result, no speed-up); pass a map-style Dataset",
                     type(train_set).__name__)
 
+        keep_freed_memory()
         seed_everything(cfg.seed)
         model.to(self.device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
