@@ -41,6 +41,7 @@ class Task:
     fold_length: int
     max_train_classical: int  # classical models see at most this many rows before an origin
     classical: list[str] = field(default_factory=list)
+    seed_per_repeat: bool = True  # repeat r trains with seed net.seed + r
 
     def to_json(self) -> dict[str, Any]:
         """Plain-dict form (sent to the child processes)."""

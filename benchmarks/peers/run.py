@@ -59,12 +59,14 @@ LIBRARIES = ("torch", "lstmkit", "neuralforecast", "darts", "statsforecast",
 
 # -- child: one model, all folds ------------------------------------------------------------
 
-def child(name: str, task_path: Path, out_path: Path) -> None:
-    """Fit and forecast every fold with adapter `name`; write forecasts and timings."""
+def child(name: str, task_path: Path, out_path: Path, repeat: int) -> None:
+    """Fit and forecast every fold with adapter `name`, seeded with the task's seed +
+    `repeat`; write forecasts and timings."""
     import adapters
     import torch
 
     task = Task.from_json(json.loads(task_path.read_text()))
+    task.net.seed += repeat
     torch.set_num_threads(task.net.threads)
     torch.set_default_dtype(torch.float32)
     frame = load_series(task.dataset)
@@ -118,7 +120,7 @@ def run_child(name: str, task_path: Path, out_dir: Path, repeat: int, threads: i
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "NUMBA_NUM_THREADS": str(threads), "PYTHONWARNINGS": "ignore"}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name,
-           "--task-file", str(task_path), "--out", str(out)]
+           "--task-file", str(task_path), "--out", str(out), "--repeat", str(repeat)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"{name} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
@@ -153,6 +155,8 @@ def summarise(task: Task, y: np.ndarray, runs: dict[str, list[dict[str, Any]]]
                "repeats": len(per_repeat)}
         for key in per_repeat[0]:
             row[key] = statistics.median(r[key] for r in per_repeat)
+        row["mae_min"] = min(r["mae"] for r in per_repeat)
+        row["mae_max"] = max(r["mae"] for r in per_repeat)
         rows.append(row)
     ref = next((r for r in rows if r["key"] == "lstmkit"), None)
     for row in rows:
@@ -181,15 +185,16 @@ def _fmt(value: float, digits: int = 2) -> str:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The table as markdown."""
-    head = ("| model | steps | fit s | predict s | steps/s | windows/s | peak RSS MB | MAE | RMSE "
-            "| MASE | fit s × lk | steps/s × lk | RSS × lk | MAE × lk |")
-    lines = [head, "|---|" + "---:|" * 13]
+    head = ("| model | steps | fit s | predict s | steps/s | windows/s | peak RSS MB | MAE "
+            "| MAE min–max | RMSE | MASE | fit s × lk | steps/s × lk | RSS × lk | MAE × lk |")
+    lines = [head, "|---|" + "---:|" * 14]
     for r in rows:
         lines.append(
             f"| {r['model']} | {r['steps']:,.0f} | {_fmt(r['fit_s'], 1)} | "
             f"{_fmt(r['predict_s'], 2)} | {_fmt(r['steps_per_s'], 2)} | "
             f"{_fmt(r['windows_per_s'], 0)} | {_fmt(r['peak_rss_mb'], 0)} | "
-            f"{_fmt(r['mae'], 3)} | {_fmt(r['rmse'], 3)} | {_fmt(r['mase'], 3)} | "
+            f"{_fmt(r['mae'], 3)} | {_fmt(r['mae_min'], 3)}–{_fmt(r['mae_max'], 3)} | "
+            f"{_fmt(r['rmse'], 3)} | {_fmt(r['mase'], 3)} | "
             f"{_fmt(r['fit_s_x_lstmkit'])} | {_fmt(r['steps_per_s_x_lstmkit'])} | "
             f"{_fmt(r['peak_rss_mb_x_lstmkit'])} | {_fmt(r['mae_x_lstmkit'])} |")
     return "\n".join(lines)
@@ -245,8 +250,9 @@ def describe(task: Task) -> str:
             f"walk-forward fold(s) of {task.fold_length} steps (an origin every {n.horizon}), "
             f"LSTM {n.num_layers}x{n.hidden_size} (+ MLP {n.mlp_size} where the model has one), "
             f"batch {n.batch_size}, {n.steps} optimisation steps per fold, Adam lr {n.lr}, "
-            f"MAE loss, float32, seed {n.seed}; MASE scale: seasonal naive ({task.season}) "
-            "in-sample error of each fold's training part; metrics are means over folds")
+            f"MAE loss, float32, seed {n.seed} + repeat index; MASE scale: seasonal naive "
+            f"({task.season}) in-sample error of each fold's training part; metrics are means "
+            "over folds")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -273,9 +279,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--task-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, args.task_file, args.out)
+        child(args.child, args.task_file, args.out, args.repeat)
         return
     if args.quick:
         args.repeats = 1

@@ -10,6 +10,10 @@ calendar). Output (B, horizon).
   (so seasonal-naive-like forecasts are one weight away).
 - likelihood "quantile" / "gaussian" (direct only): the MLP emits Q quantiles (made
   monotone) or a mean and a scale per step; the skip shifts the location.
+- `center_windows`: the mean of the target over each lookback window is subtracted from the
+  target-valued inputs (the target, and its `target_lags` seasonal-lag columns, which come
+  first in x_enc after the target and first in x_step) and added back to the forecast, so
+  the network models the shape around the window's level (as RevIN's centring does).
 - "seq2seq": `Seq2Seq` decodes step by step, fed its previous decoder output (the first
   step gets the last observed target) and the step features, with optional attention; the
   same linear skip of the step features is added to every step's output.
@@ -51,8 +55,15 @@ class ForecastNet(nn.Module):
         step_embedding: int = 8,
         likelihood: Literal["quantile", "gaussian"] | None = None,
         quantiles: tuple[float, ...] = (),
+        center_windows: bool = False,
+        target_lags: int = 0,
     ) -> None:
         super().__init__()
+        if not 0 <= target_lags <= min(encoder_size - 1, step_size):
+            raise ConfigError(f"target_lags must be in [0, {min(encoder_size - 1, step_size)}] "
+                              f"(lag columns of the inputs), got {target_lags}")
+        self.center_windows = center_windows
+        self.target_lags = target_lags
         if strategy not in STRATEGIES:
             raise ConfigError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
         if attention not in ATTENTIONS:
@@ -92,18 +103,29 @@ class ForecastNet(nn.Module):
         """(B, lookback, encoder_size), (B, horizon, step_size) -> (B, horizon) point
         forecasts, or (B, horizon, Q) monotone quantiles, or (B, horizon, 2) Gaussian raw
         (mean, pre-softplus scale)."""
+        level = None
+        if self.center_windows:
+            level = x_enc[:, :, :1].mean(dim=1, keepdim=True)  # (B, 1, 1)
+            x_enc = self._centered(x_enc, level, 1 + self.target_lags)
+            x_step = self._centered(x_step, level, self.target_lags)
         if self.strategy == "seq2seq":
             future = x_step if x_step.shape[-1] > 0 else None
             out = self.seq2seq(x_enc, self.horizon, future_inputs=future)
         else:
             out = self._direct(x_enc, x_step)  # (B, H, width)
         shift = self.skip(x_step) if self.skip is not None else 0.0  # (B, H, 1)
-        if self.likelihood == "gaussian":
-            return torch.cat([out[..., :1] + shift, out[..., 1:]], dim=-1)
-        out = out + shift
-        if self.likelihood == "quantile":
-            return monotone_quantiles(out)
-        return out.squeeze(-1)
+        if level is not None:
+            shift = shift + level
+        if self.likelihood is not None:  # shift the location only: the mean, or the lowest
+            # quantile, from which the others are cumulative positive increments
+            out = torch.cat([out[..., :1] + shift, out[..., 1:]], dim=-1)
+            return monotone_quantiles(out) if self.likelihood == "quantile" else out
+        return (out + shift).squeeze(-1)
+
+    @staticmethod
+    def _centered(x: Tensor, level: Tensor, stop: int) -> Tensor:
+        """`x` with `level` subtracted from its first `stop` (target-valued) columns."""
+        return torch.cat([x[..., :stop] - level, x[..., stop:]], dim=-1)
 
     def _direct(self, x_enc: Tensor, x_step: Tensor) -> Tensor:
         states, (h_n, _) = self.encoder(x_enc)
