@@ -11,7 +11,12 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "lstmkit": ("adapters.lstmkit_lstm", "lstmkit LSTMForecaster"),
     "lstmkit_defaults": ("adapters.lstmkit_lstm",
                          "lstmkit LSTMForecaster + its seasonal lags and calendar (not alike)"),
+    "lstmkit_centered": ("adapters.lstmkit_lstm",
+                         "lstmkit LSTMForecaster + centred windows (center_windows=True)"),
     "neuralforecast": ("adapters.neuralforecast_lstm", "NeuralForecast LSTM"),
+    "neuralforecast_window_scaled": ("adapters.neuralforecast_lstm",
+                                     "NeuralForecast LSTM + its per-window scaler "
+                                     "(scaler_type='standard')"),
     "darts_block": ("adapters.darts_rnn", "Darts BlockRNNModel(LSTM)"),
     "darts_rnn": ("adapters.darts_rnn", "Darts RNNModel(LSTM)"),
     "seasonal_naive": ("adapters.statsforecast_models", "statsforecast SeasonalNaive"),
@@ -21,7 +26,8 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "mstl": ("adapters.statsforecast_models", "statsforecast MSTL"),
 }
 
-NEURAL = ("lstmkit", "neuralforecast", "darts_block", "darts_rnn", "lstmkit_defaults")
+NEURAL = ("lstmkit", "neuralforecast", "darts_block", "darts_rnn", "lstmkit_defaults",
+          "lstmkit_centered", "neuralforecast_window_scaled")
 
 
 def load(name: str, task: Task) -> Adapter:

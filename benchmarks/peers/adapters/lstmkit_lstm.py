@@ -5,7 +5,10 @@ Adam (AdamW with weight decay 0), constant learning rate, no clipping, no valida
 
 `lstmkit_defaults` is the same model with lstmkit's own input features left on (seasonal lags
 "auto" — a year for monthly data, a day and a week for half-hourly — and calendar terms):
-what a user gets by default, shown next to the configured-alike row.
+what a user gets by default, shown next to the configured-alike row. `lstmkit_centered` is the
+configured-alike model with `center_windows=True`: each window's target inputs centred on
+their mean over the lookback, the mean added back to the forecast (NeuralForecast's
+counterpart, its per-window scaler, is the row `neuralforecast_window_scaled`).
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ class LstmkitAdapter:
 
     scaled = True
 
-    def __init__(self, task: Task, features: bool = False) -> None:
+    def __init__(self, task: Task, features: bool = False, centered: bool = False) -> None:
         self.task = task
         self.features = features
+        self.centered = centered
         self.steps_done = 0
         self.model: LSTMForecaster | None = None
 
@@ -39,7 +43,8 @@ class LstmkitAdapter:
             lookback=net.lookback, horizon=net.horizon, strategy="direct",
             hidden_size=net.hidden_size, num_layers=net.num_layers,
             seasonal_lags="auto" if self.features else (), calendar=self.features,
-            fourier=None, scaler="none", loss="mae", max_steps=net.steps,
+            fourier=None, scaler="none", center_windows=self.centered, loss="mae",
+            max_steps=net.steps,
             batch_size=net.batch_size, lr=net.lr, weight_decay=0.0, clip_norm=None,
             lr_schedule="constant", validation_fraction=0.0, seed=net.seed, device="cpu",
             progress=False,
@@ -59,4 +64,5 @@ class LstmkitAdapter:
 
 def make(name: str, task: Task) -> LstmkitAdapter:
     """The adapter for `run.py`."""
-    return LstmkitAdapter(task, features=name == "lstmkit_defaults")
+    return LstmkitAdapter(task, features=name == "lstmkit_defaults",
+                          centered=name == "lstmkit_centered")

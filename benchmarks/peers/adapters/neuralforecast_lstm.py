@@ -2,7 +2,11 @@
 `input_size` steps and an MLP decoder (one hidden layer of `mlp_size`, ReLU) emitting the
 horizon; `max_steps` optimisation steps of `windows_batch_size` windows of the one series;
 Adam at `lr`, MAE loss, no scaler of its own (`scaler_type="identity"`, the harness
-standardises), no validation, integer time index (`freq=1`)."""
+standardises), no validation, integer time index (`freq=1`).
+
+`neuralforecast_window_scaled` is the same model with NeuralForecast's own temporal
+normalisation, `scaler_type="standard"`: every window standardised by its own lookback's
+mean and standard deviation, inverted on the output."""
 
 from __future__ import annotations
 
@@ -19,8 +23,9 @@ class NeuralForecastAdapter:
 
     scaled = True
 
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, scaler_type: str = "identity") -> None:
         self.task = task
+        self.scaler_type = scaler_type
         self.steps_done = 0
         self.nf = None
         # imported here, before the timed fit: import time is not fit time
@@ -43,7 +48,7 @@ class NeuralForecastAdapter:
             decoder_layers=2, recurrent=False, loss=MAE(), max_steps=net.steps,
             learning_rate=net.lr, val_check_steps=net.steps + 1, batch_size=1,
             windows_batch_size=net.batch_size, inference_windows_batch_size=1024,
-            scaler_type="identity", random_seed=net.seed, accelerator="cpu",
+            scaler_type=self.scaler_type, random_seed=net.seed, accelerator="cpu",
             enable_progress_bar=False, enable_model_summary=False, logger=False,
             enable_checkpointing=False,
         )
@@ -65,4 +70,5 @@ class NeuralForecastAdapter:
 
 def make(name: str, task: Task) -> NeuralForecastAdapter:
     """The adapter for `run.py`."""
-    return NeuralForecastAdapter(task)
+    return NeuralForecastAdapter(
+        task, "standard" if name == "neuralforecast_window_scaled" else "identity")
