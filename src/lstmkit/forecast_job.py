@@ -75,6 +75,7 @@ class ForecastConfig:
     fourier: dict[float, int] = field(default_factory=dict)
     scaler: str = "standard"
     target_transform: str | None = None
+    window_norm: str | None = None  # center or standard: per-window normalisation
     loss: str = "mae"
     likelihood: str | None = None  # quantile or gaussian: prediction intervals
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
@@ -181,7 +182,7 @@ class ForecastConfig:
             dropout=self.dropout, attention=self.attention, seasonal_lags=self.seasonal_lags,
             past_covariates=self.covariates(), future_covariates=self.future_covariates,
             calendar=self.calendar, fourier=self.fourier or None, scaler=self.scaler,
-            target_transform=self.target_transform,
+            target_transform=self.target_transform, window_norm=self.window_norm,
             loss=self.loss, likelihood=self.likelihood, quantiles=self.quantiles,
             calibrate_intervals=self.calibrate_intervals,
             calibration_window=self.calibration_window,

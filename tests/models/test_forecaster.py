@@ -218,19 +218,22 @@ def test_recent_calibration_follows_a_jump_in_volatility() -> None:
 
 
 @pytest.mark.parametrize("strategy", ["direct", "seq2seq", "recursive"])
-def test_centred_windows_move_the_forecast_with_the_level(strategy: str, tmp_path) -> None:
+def test_window_norm_moves_the_forecast_with_the_series(strategy: str, tmp_path) -> None:
     df = seasonal_ar(400)
-    model = small(strategy=strategy, max_epochs=1, center_windows=True,
+    model = small(strategy=strategy, max_epochs=1, window_norm="standard",
                   future_covariates=["temp"]).fit(df)
     model.save(tmp_path / "m")
     loaded = LSTMForecaster.load(tmp_path / "m")
-    assert loaded.center_windows is True
+    assert loaded.window_norm == "standard"
     cutoffs = df["ds"].iloc[[200, 300, 393]]
     base = loaded.predict_at(df, cutoffs)["y"].to_numpy()
-    shifted = loaded.predict_at(df.assign(y=df["y"] + 1000.0), cutoffs)["y"].to_numpy()
-    np.testing.assert_allclose(shifted - base, 1000.0, atol=1e-3)
+    moved = loaded.predict_at(df.assign(y=3 * df["y"] + 1000.0), cutoffs)["y"].to_numpy()
+    np.testing.assert_allclose(moved, 3 * base + 1000.0, rtol=1e-5)
     plain = small(strategy=strategy, max_epochs=1, future_covariates=["temp"]).fit(df)
-    moved = plain.predict_at(df.assign(y=df["y"] + 1000.0), cutoffs)["y"].to_numpy()
-    assert np.abs(moved - plain.predict_at(df, cutoffs)["y"].to_numpy() - 1000.0).max() > 10
-    with pytest.raises(ConfigError, match="center_windows must be True or False"):
-        small(center_windows="yes").fit(df)
+    plain_moved = plain.predict_at(df.assign(y=3 * df["y"] + 1000.0), cutoffs)["y"].to_numpy()
+    plain_base = plain.predict_at(df, cutoffs)["y"].to_numpy()
+    assert np.abs(plain_moved - (3 * plain_base + 1000.0)).max() > 10
+    with pytest.raises(ConfigError, match="window_norm must be one of"):
+        small(window_norm=True).fit(df)
+    with pytest.raises(ConfigError, match="use window_norm='center'"):
+        small(window_norm="standard", likelihood="gaussian").fit(df)

@@ -1,4 +1,5 @@
-"""ForecastNet with centred windows: forecasts move with the level of the target columns."""
+"""ForecastNet with per-window normalisation: forecasts follow the level (and the amplitude)
+of the target-valued columns and nothing else."""
 
 from __future__ import annotations
 
@@ -8,31 +9,49 @@ import torch
 from lstmkit.errors import ConfigError
 from lstmkit.nn.forecast_net import ForecastNet
 
+CASES = [("direct", None, "center"), ("direct", "quantile", "center"),
+         ("direct", "gaussian", "center"), ("seq2seq", None, "center"),
+         ("direct", None, "standard"), ("direct", "quantile", "standard"),
+         ("seq2seq", None, "standard")]
 
-@pytest.mark.parametrize(("strategy", "likelihood"), [
-    ("direct", None), ("direct", "quantile"), ("direct", "gaussian"), ("seq2seq", None)])
-def test_shifting_the_target_columns_shifts_the_location(strategy, likelihood) -> None:
+
+@pytest.mark.parametrize(("strategy", "likelihood", "window_norm"), CASES)
+def test_moving_the_target_columns_moves_the_forecast(strategy, likelihood, window_norm) -> None:
     torch.manual_seed(0)
     quantiles = (0.1, 0.5, 0.9) if likelihood == "quantile" else ()
     # encoder: target, 2 lags, 1 covariate; steps: 2 lags, 1 covariate
     net = ForecastNet(4, 3, horizon=5, hidden_size=8, num_layers=1, strategy=strategy,
-                      likelihood=likelihood, quantiles=quantiles, center_windows=True,
+                      likelihood=likelihood, quantiles=quantiles, window_norm=window_norm,
                       target_lags=2).eval()
     x_enc, x_step = torch.randn(3, 10, 4), torch.randn(3, 5, 3)
+    a = 3.0 if window_norm == "standard" else 1.0  # "center" follows the level only
     c = 7.5
     moved_enc, moved_step = x_enc.clone(), x_step.clone()
-    moved_enc[..., :3] += c
-    moved_step[..., :2] += c
+    moved_enc[..., :3] = a * moved_enc[..., :3] + c
+    moved_step[..., :2] = a * moved_step[..., :2] + c
     base, moved = net(x_enc, x_step), net(moved_enc, moved_step)
     if likelihood == "gaussian":  # the mean moves, the scale does not
         torch.testing.assert_close(moved[..., 0], base[..., 0] + c)
         torch.testing.assert_close(moved[..., 1], base[..., 1])
     else:
-        torch.testing.assert_close(moved, base + c)
+        torch.testing.assert_close(moved, a * base + c, rtol=1e-4, atol=1e-4)
     moved_step[..., 2] += c  # a covariate is not target-valued: the forecast changes
-    assert not torch.allclose(net(moved_enc, moved_step), base + c)
+    assert not torch.allclose(net(moved_enc, moved_step), a * base + c, atol=1e-3)
 
 
-def test_target_lags_must_fit_the_inputs() -> None:
+def test_a_flat_window_gives_a_finite_forecast_at_its_level() -> None:
+    torch.manual_seed(0)
+    net = ForecastNet(1, 0, horizon=4, hidden_size=8, num_layers=1,
+                      window_norm="standard").eval()
+    out = net(torch.full((2, 12, 1), 5.0), torch.zeros(2, 4, 0))
+    assert torch.isfinite(out).all()
+    assert (out - 5.0).abs().max() < 0.05
+
+
+def test_bad_settings_are_refused() -> None:
     with pytest.raises(ConfigError, match="target_lags must be in"):
-        ForecastNet(2, 1, horizon=3, center_windows=True, target_lags=2)
+        ForecastNet(2, 1, horizon=3, window_norm="center", target_lags=2)
+    with pytest.raises(ConfigError, match="window_norm must be one of"):
+        ForecastNet(2, 1, horizon=3, window_norm="minmax")
+    with pytest.raises(ConfigError, match="with likelihood='gaussian' use window_norm='center'"):
+        ForecastNet(2, 1, horizon=3, window_norm="standard", likelihood="gaussian")

@@ -11,8 +11,9 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "lstmkit": ("adapters.lstmkit_lstm", "lstmkit LSTMForecaster"),
     "lstmkit_defaults": ("adapters.lstmkit_lstm",
                          "lstmkit LSTMForecaster + its seasonal lags and calendar (not alike)"),
-    "lstmkit_centered": ("adapters.lstmkit_lstm",
-                         "lstmkit LSTMForecaster + centred windows (center_windows=True)"),
+    "lstmkit_window_norm": ("adapters.lstmkit_lstm",
+                            "lstmkit LSTMForecaster + its per-window scaler "
+                            "(window_norm='standard')"),
     "neuralforecast": ("adapters.neuralforecast_lstm", "NeuralForecast LSTM"),
     "neuralforecast_window_scaled": ("adapters.neuralforecast_lstm",
                                      "NeuralForecast LSTM + its per-window scaler "
@@ -27,7 +28,7 @@ ADAPTERS: dict[str, tuple[str, str]] = {
 }
 
 NEURAL = ("lstmkit", "neuralforecast", "darts_block", "darts_rnn", "lstmkit_defaults",
-          "lstmkit_centered", "neuralforecast_window_scaled")
+          "lstmkit_window_norm", "neuralforecast_window_scaled")
 
 
 def load(name: str, task: Task) -> Adapter:

@@ -5,10 +5,11 @@ Adam (AdamW with weight decay 0), constant learning rate, no clipping, no valida
 
 `lstmkit_defaults` is the same model with lstmkit's own input features left on (seasonal lags
 "auto" — a year for monthly data, a day and a week for half-hourly — and calendar terms):
-what a user gets by default, shown next to the configured-alike row. `lstmkit_centered` is the
-configured-alike model with `center_windows=True`: each window's target inputs centred on
-their mean over the lookback, the mean added back to the forecast (NeuralForecast's
-counterpart, its per-window scaler, is the row `neuralforecast_window_scaled`).
+what a user gets by default, shown next to the configured-alike row. `lstmkit_window_norm` is the
+configured-alike model with `window_norm="standard"`: each window's target inputs
+standardised by their own mean and standard deviation over the lookback, inverted on the
+forecast (NeuralForecast's counterpart, `scaler_type="standard"`, is the row
+`neuralforecast_window_scaled`).
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ class LstmkitAdapter:
 
     scaled = True
 
-    def __init__(self, task: Task, features: bool = False, centered: bool = False) -> None:
+    def __init__(self, task: Task, features: bool = False,
+                 window_norm: str | None = None) -> None:
         self.task = task
         self.features = features
-        self.centered = centered
+        self.window_norm = window_norm
         self.steps_done = 0
         self.model: LSTMForecaster | None = None
 
@@ -43,7 +45,7 @@ class LstmkitAdapter:
             lookback=net.lookback, horizon=net.horizon, strategy="direct",
             hidden_size=net.hidden_size, num_layers=net.num_layers,
             seasonal_lags="auto" if self.features else (), calendar=self.features,
-            fourier=None, scaler="none", center_windows=self.centered, loss="mae",
+            fourier=None, scaler="none", window_norm=self.window_norm, loss="mae",
             max_steps=net.steps,
             batch_size=net.batch_size, lr=net.lr, weight_decay=0.0, clip_norm=None,
             lr_schedule="constant", validation_fraction=0.0, seed=net.seed, device="cpu",
@@ -65,4 +67,4 @@ class LstmkitAdapter:
 def make(name: str, task: Task) -> LstmkitAdapter:
     """The adapter for `run.py`."""
     return LstmkitAdapter(task, features=name == "lstmkit_defaults",
-                          centered=name == "lstmkit_centered")
+                          window_norm="standard" if name == "lstmkit_window_norm" else None)

@@ -51,7 +51,7 @@ from lstmkit.nn.distribution import (
     gaussian_parameters,
     head_width,
 )
-from lstmkit.nn.forecast_net import ForecastNet
+from lstmkit.nn.forecast_net import WINDOW_NORMS, ForecastNet
 from lstmkit.training import TrainingHistory
 
 logger = logging.getLogger(__name__)
@@ -91,10 +91,12 @@ class LSTMForecaster(BaseEstimator):
         scaler: "standard", "minmax", "robust" or "none", per series, fitted in `fit`.
         target_transform: None, "log" or "log1p": applied to the target before scaling and
             inverted exactly on the forecasts (for positive series with growing variance).
-        center_windows: subtract each window's mean target over the lookback from the target
-            and its seasonal lags before the network and add it back to the forecast: the
-            network learns the shape around the local level, so a trend that leaves the
-            training range does not leave the network's (RevIN-style centring).
+        window_norm: None, "center" or "standard": normalise the target and its seasonal
+            lags in every window by the window's own mean ("center") or mean and standard
+            deviation ("standard") over the lookback, and invert that on the forecast. The
+            network learns the shape around the local level and amplitude, so a trend that
+            leaves the training range does not leave the network's (RevIN-style).
+            "standard" works with point and quantile forecasts.
         loss: "mae", "mse" or "huber" (point forecasts).
         likelihood: None (point forecasts), "quantile" (pinball loss over `quantiles`,
             monotone) or "gaussian" (negative log-likelihood); direct strategy only. `predict`
@@ -132,7 +134,7 @@ class LSTMForecaster(BaseEstimator):
         fourier: Mapping[float, int] | None = None,
         scaler: str = "standard",
         target_transform: str | None = None,
-        center_windows: bool = False,
+        window_norm: str | None = None,
         loss: str = "mae",
         likelihood: str | None = None,
         quantiles: Sequence[float] = (0.1, 0.5, 0.9),
@@ -167,7 +169,7 @@ class LSTMForecaster(BaseEstimator):
         self.fourier = fourier
         self.scaler = scaler
         self.target_transform = target_transform
-        self.center_windows = center_windows
+        self.window_norm = window_norm
         self.loss = loss
         self.likelihood = likelihood
         self.quantiles = quantiles
@@ -493,8 +495,12 @@ class LSTMForecaster(BaseEstimator):
         if self.target_transform not in TRANSFORMS:
             raise ConfigError(
                 f"target_transform must be one of {TRANSFORMS}, got {self.target_transform!r}")
-        if not isinstance(self.center_windows, bool | np.bool_):
-            raise ConfigError(f"center_windows must be True or False, got {self.center_windows!r}")
+        if self.window_norm not in WINDOW_NORMS:
+            raise ConfigError(
+                f"window_norm must be one of {WINDOW_NORMS}, got {self.window_norm!r}")
+        if self.window_norm == "standard" and self.likelihood == "gaussian":
+            raise ConfigError("window_norm='standard' rescales quantile and point forecasts; "
+                              "with likelihood='gaussian' use window_norm='center'")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {tuple(LOSSES)}, got {self.loss!r}")
         if not 0 <= self.validation_fraction < 1:
@@ -601,7 +607,7 @@ class LSTMForecaster(BaseEstimator):
             strategy="seq2seq" if self.strategy == "seq2seq" else "direct",
             attention=self.attention, likelihood=self.likelihood,
             quantiles=check_quantiles(self.quantiles) if self.likelihood else (),
-            center_windows=bool(self.center_windows), target_lags=len(spec.seasonal_lags),
+            window_norm=self.window_norm, target_lags=len(spec.seasonal_lags),
         )
 
     def _loss(self) -> nn.Module:

@@ -10,10 +10,12 @@ calendar). Output (B, horizon).
   (so seasonal-naive-like forecasts are one weight away).
 - likelihood "quantile" / "gaussian" (direct only): the MLP emits Q quantiles (made
   monotone) or a mean and a scale per step; the skip shifts the location.
-- `center_windows`: the mean of the target over each lookback window is subtracted from the
-  target-valued inputs (the target, and its `target_lags` seasonal-lag columns, which come
-  first in x_enc after the target and first in x_step) and added back to the forecast, so
-  the network models the shape around the window's level (as RevIN's centring does).
+- `window_norm`: per-window normalisation of the target-valued inputs (the target, and its
+  `target_lags` seasonal-lag columns, which come first in x_enc after the target and first in
+  x_step) by statistics of the target over each lookback window, inverted on the forecast:
+  "center" subtracts the window's mean and adds it back; "standard" also divides by the
+  window's standard deviation and multiplies the forecast by it (RevIN without the affine
+  weights). The network then models the shape around the window's level and amplitude.
 - "seq2seq": `Seq2Seq` decodes step by step, fed its previous decoder output (the first
   step gets the last observed target) and the step features, with optional attention; the
   same linear skip of the step features is added to every step's output.
@@ -34,6 +36,8 @@ from lstmkit.nn.recurrent import Recurrent
 from lstmkit.nn.seq2seq import Seq2Seq
 
 STRATEGIES = ("direct", "seq2seq")
+WINDOW_NORMS = (None, "center", "standard")
+_VARIANCE_FLOOR = 1e-5  # in the globally scaled units: a flat window is not blown up
 ATTENTIONS = (None, "additive", "dot")
 
 
@@ -55,14 +59,19 @@ class ForecastNet(nn.Module):
         step_embedding: int = 8,
         likelihood: Literal["quantile", "gaussian"] | None = None,
         quantiles: tuple[float, ...] = (),
-        center_windows: bool = False,
+        window_norm: Literal["center", "standard"] | None = None,
         target_lags: int = 0,
     ) -> None:
         super().__init__()
         if not 0 <= target_lags <= min(encoder_size - 1, step_size):
             raise ConfigError(f"target_lags must be in [0, {min(encoder_size - 1, step_size)}] "
                               f"(lag columns of the inputs), got {target_lags}")
-        self.center_windows = center_windows
+        if window_norm not in WINDOW_NORMS:
+            raise ConfigError(f"window_norm must be one of {WINDOW_NORMS}, got {window_norm!r}")
+        if window_norm == "standard" and likelihood == "gaussian":
+            raise ConfigError("window_norm='standard' rescales quantile and point forecasts; "
+                              "with likelihood='gaussian' use window_norm='center'")
+        self.window_norm = window_norm
         self.target_lags = target_lags
         if strategy not in STRATEGIES:
             raise ConfigError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -103,29 +112,43 @@ class ForecastNet(nn.Module):
         """(B, lookback, encoder_size), (B, horizon, step_size) -> (B, horizon) point
         forecasts, or (B, horizon, Q) monotone quantiles, or (B, horizon, 2) Gaussian raw
         (mean, pre-softplus scale)."""
-        level = None
-        if self.center_windows:
-            level = x_enc[:, :, :1].mean(dim=1, keepdim=True)  # (B, 1, 1)
-            x_enc = self._centered(x_enc, level, 1 + self.target_lags)
-            x_step = self._centered(x_step, level, self.target_lags)
+        level, scale = self._window_statistics(x_enc)
+        if level is not None:
+            x_enc = self._normalised(x_enc, level, scale, 1 + self.target_lags)
+            x_step = self._normalised(x_step, level, scale, self.target_lags)
         if self.strategy == "seq2seq":
             future = x_step if x_step.shape[-1] > 0 else None
             out = self.seq2seq(x_enc, self.horizon, future_inputs=future)
         else:
             out = self._direct(x_enc, x_step)  # (B, H, width)
         shift = self.skip(x_step) if self.skip is not None else 0.0  # (B, H, 1)
-        if level is not None:
-            shift = shift + level
         if self.likelihood is not None:  # shift the location only: the mean, or the lowest
             # quantile, from which the others are cumulative positive increments
             out = torch.cat([out[..., :1] + shift, out[..., 1:]], dim=-1)
-            return monotone_quantiles(out) if self.likelihood == "quantile" else out
-        return (out + shift).squeeze(-1)
+            if self.likelihood == "quantile":
+                out = monotone_quantiles(out)
+        else:
+            out = out + shift
+        if level is not None:  # back to the window's level (and amplitude)
+            out = out * scale + level if self.likelihood != "gaussian" else torch.cat(
+                [out[..., :1] + level, out[..., 1:]], dim=-1)
+        return out.squeeze(-1) if self.likelihood is None else out
+
+    def _window_statistics(self, x_enc: Tensor) -> tuple[Tensor | None, Tensor | float]:
+        """Mean (B, 1, 1) and scale (B, 1, 1, or 1.0) of the target over each window."""
+        if self.window_norm is None:
+            return None, 1.0
+        target = x_enc[:, :, :1]
+        level = target.mean(dim=1, keepdim=True)
+        if self.window_norm == "center":
+            return level, 1.0
+        variance = target.var(dim=1, keepdim=True, unbiased=False)
+        return level, torch.sqrt(variance + _VARIANCE_FLOOR)
 
     @staticmethod
-    def _centered(x: Tensor, level: Tensor, stop: int) -> Tensor:
-        """`x` with `level` subtracted from its first `stop` (target-valued) columns."""
-        return torch.cat([x[..., :stop] - level, x[..., stop:]], dim=-1)
+    def _normalised(x: Tensor, level: Tensor, scale: Tensor | float, stop: int) -> Tensor:
+        """`x` with its first `stop` (target-valued) columns normalised."""
+        return torch.cat([(x[..., :stop] - level) / scale, x[..., stop:]], dim=-1)
 
     def _direct(self, x_enc: Tensor, x_step: Tensor) -> Tensor:
         states, (h_n, _) = self.encoder(x_enc)
