@@ -76,6 +76,7 @@ class ForecastConfig:
     scaler: str = "standard"
     target_transform: str | None = None
     window_norm: str | None = None  # center or standard: per-window normalisation
+    step_states: bool = False  # direct decoder reads the encoder state aligned with each step
     loss: str = "mae"
     likelihood: str | None = None  # quantile or gaussian: prediction intervals
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
@@ -183,6 +184,7 @@ class ForecastConfig:
             past_covariates=self.covariates(), future_covariates=self.future_covariates,
             calendar=self.calendar, fourier=self.fourier or None, scaler=self.scaler,
             target_transform=self.target_transform, window_norm=self.window_norm,
+            step_states=self.step_states,
             loss=self.loss, likelihood=self.likelihood, quantiles=self.quantiles,
             calibrate_intervals=self.calibrate_intervals,
             calibration_window=self.calibration_window,

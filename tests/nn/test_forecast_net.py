@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lstmkit.errors import ConfigError
+from lstmkit.errors import ConfigError, ShapeError
 from lstmkit.nn.forecast_net import ForecastNet
 
 CASES = [("direct", None, "center"), ("direct", "quantile", "center"),
@@ -55,3 +55,18 @@ def test_bad_settings_are_refused() -> None:
         ForecastNet(2, 1, horizon=3, window_norm="minmax")
     with pytest.raises(ConfigError, match="with likelihood='gaussian' use window_norm='center'"):
         ForecastNet(2, 1, horizon=3, window_norm="standard", likelihood="gaussian")
+
+
+def test_step_states_feed_each_step_the_encoder_state_aligned_with_it() -> None:
+    torch.manual_seed(0)
+    net = ForecastNet(3, 2, horizon=4, hidden_size=8, num_layers=2, step_states=True).eval()
+    seen = []
+    net.mlp[0].register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    x_enc, x_step = torch.randn(5, 10, 3), torch.randn(5, 4, 2)
+    net(x_enc, x_step)
+    states, _ = net.encoder(x_enc)
+    torch.testing.assert_close(seen[0][..., -8:], states[:, -4:])  # step k <- state 6 + k
+    with pytest.raises(ShapeError, match="lookback of at least the horizon"):
+        net(torch.randn(5, 3, 3), x_step)
+    with pytest.raises(ConfigError, match="direct-strategy decoder input"):
+        ForecastNet(3, 2, horizon=4, strategy="seq2seq", step_states=True)

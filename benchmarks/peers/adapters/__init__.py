@@ -12,8 +12,8 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "lstmkit_defaults": ("adapters.lstmkit_lstm",
                          "lstmkit LSTMForecaster + its seasonal lags and calendar (not alike)"),
     "lstmkit_window_norm": ("adapters.lstmkit_lstm",
-                            "lstmkit LSTMForecaster + its per-window scaler "
-                            "(window_norm='standard')"),
+                            "lstmkit LSTMForecaster + per-window scaler and aligned step "
+                            "states (window_norm='standard', step_states=True)"),
     "neuralforecast": ("adapters.neuralforecast_lstm", "NeuralForecast LSTM"),
     "neuralforecast_window_scaled": ("adapters.neuralforecast_lstm",
                                      "NeuralForecast LSTM + its per-window scaler "

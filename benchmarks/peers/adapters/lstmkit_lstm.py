@@ -6,10 +6,11 @@ Adam (AdamW with weight decay 0), constant learning rate, no clipping, no valida
 `lstmkit_defaults` is the same model with lstmkit's own input features left on (seasonal lags
 "auto" — a year for monthly data, a day and a week for half-hourly — and calendar terms):
 what a user gets by default, shown next to the configured-alike row. `lstmkit_window_norm` is the
-configured-alike model with `window_norm="standard"`: each window's target inputs
+configured-alike model with `window_norm="standard"` (each window's target inputs
 standardised by their own mean and standard deviation over the lookback, inverted on the
-forecast (NeuralForecast's counterpart, `scaler_type="standard"`, is the row
-`neuralforecast_window_scaled`).
+forecast) and `step_states=True` (step k also reads the encoder state aligned with it): the
+counterpart of NeuralForecast's decoder with its per-window scaler, `scaler_type="standard"`
+(the row `neuralforecast_window_scaled`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,10 @@ class LstmkitAdapter:
 
     scaled = True
 
-    def __init__(self, task: Task, features: bool = False,
-                 window_norm: str | None = None) -> None:
+    def __init__(self, task: Task, features: bool = False, nf_like: bool = False) -> None:
         self.task = task
         self.features = features
-        self.window_norm = window_norm
+        self.nf_like = nf_like
         self.steps_done = 0
         self.model: LSTMForecaster | None = None
 
@@ -45,7 +45,8 @@ class LstmkitAdapter:
             lookback=net.lookback, horizon=net.horizon, strategy="direct",
             hidden_size=net.hidden_size, num_layers=net.num_layers,
             seasonal_lags="auto" if self.features else (), calendar=self.features,
-            fourier=None, scaler="none", window_norm=self.window_norm, loss="mae",
+            fourier=None, scaler="none", window_norm="standard" if self.nf_like else None,
+            step_states=self.nf_like, loss="mae",
             max_steps=net.steps,
             batch_size=net.batch_size, lr=net.lr, weight_decay=0.0, clip_norm=None,
             lr_schedule="constant", validation_fraction=0.0, seed=net.seed, device="cpu",
@@ -67,4 +68,4 @@ class LstmkitAdapter:
 def make(name: str, task: Task) -> LstmkitAdapter:
     """The adapter for `run.py`."""
     return LstmkitAdapter(task, features=name == "lstmkit_defaults",
-                          window_norm="standard" if name == "lstmkit_window_norm" else None)
+                          nf_like=name == "lstmkit_window_norm")

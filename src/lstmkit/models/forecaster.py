@@ -97,6 +97,9 @@ class LSTMForecaster(BaseEstimator):
             network learns the shape around the local level and amplitude, so a trend that
             leaves the training range does not leave the network's (RevIN-style).
             "standard" works with point and quantile forecasts.
+        step_states: (direct strategy) step k of the horizon also reads the encoder state
+            k steps after the one `horizon` steps before the origin, as NeuralForecast's LSTM
+            decodes; needs lookback >= horizon.
         loss: "mae", "mse" or "huber" (point forecasts).
         likelihood: None (point forecasts), "quantile" (pinball loss over `quantiles`,
             monotone) or "gaussian" (negative log-likelihood); direct strategy only. `predict`
@@ -135,6 +138,7 @@ class LSTMForecaster(BaseEstimator):
         scaler: str = "standard",
         target_transform: str | None = None,
         window_norm: str | None = None,
+        step_states: bool = False,
         loss: str = "mae",
         likelihood: str | None = None,
         quantiles: Sequence[float] = (0.1, 0.5, 0.9),
@@ -170,6 +174,7 @@ class LSTMForecaster(BaseEstimator):
         self.scaler = scaler
         self.target_transform = target_transform
         self.window_norm = window_norm
+        self.step_states = step_states
         self.loss = loss
         self.likelihood = likelihood
         self.quantiles = quantiles
@@ -501,6 +506,12 @@ class LSTMForecaster(BaseEstimator):
         if self.window_norm == "standard" and self.likelihood == "gaussian":
             raise ConfigError("window_norm='standard' rescales quantile and point forecasts; "
                               "with likelihood='gaussian' use window_norm='center'")
+        if not isinstance(self.step_states, bool | np.bool_):
+            raise ConfigError(f"step_states must be True or False, got {self.step_states!r}")
+        if self.step_states and (self.strategy != "direct" or self.lookback < self.horizon):
+            raise ConfigError(
+                "step_states=True needs strategy='direct' and lookback >= horizon, got "
+                f"strategy={self.strategy!r}, lookback {self.lookback}, horizon {self.horizon}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {tuple(LOSSES)}, got {self.loss!r}")
         if not 0 <= self.validation_fraction < 1:
@@ -608,6 +619,7 @@ class LSTMForecaster(BaseEstimator):
             attention=self.attention, likelihood=self.likelihood,
             quantiles=check_quantiles(self.quantiles) if self.likelihood else (),
             window_norm=self.window_norm, target_lags=len(spec.seasonal_lags),
+            step_states=bool(self.step_states),
         )
 
     def _loss(self) -> nn.Module:

@@ -7,7 +7,10 @@ calendar). Output (B, horizon).
 - "direct": the encoder's last hidden state (plus an attention context over all encoder
   states when `attention` is set), the step features and a learned embedding of the step
   number go through one MLP shared by all steps, plus a linear skip from the step features
-  (so seasonal-naive-like forecasts are one weight away).
+  (so seasonal-naive-like forecasts are one weight away). With `step_states`, step k of H
+  also reads the encoder's (last layer's) state k steps after the one H steps before the
+  end, as NeuralForecast's LSTM decodes: for a horizon of one season, the state that has
+  just read the value one season before the step (needs lookback >= horizon).
 - likelihood "quantile" / "gaussian" (direct only): the MLP emits Q quantiles (made
   monotone) or a mean and a scale per step; the skip shifts the location.
 - `window_norm`: per-window normalisation of the target-valued inputs (the target, and its
@@ -28,7 +31,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from lstmkit.errors import ConfigError
+from lstmkit.errors import ConfigError, ShapeError
 from lstmkit.nn._checks import check_positive_int, check_probability
 from lstmkit.nn.attention import AdditiveAttention, DotProductAttention
 from lstmkit.nn.distribution import head_width, monotone_quantiles
@@ -61,8 +64,13 @@ class ForecastNet(nn.Module):
         quantiles: tuple[float, ...] = (),
         window_norm: Literal["center", "standard"] | None = None,
         target_lags: int = 0,
+        step_states: bool = False,
     ) -> None:
         super().__init__()
+        if step_states and strategy != "direct":
+            raise ConfigError("step_states=True is a direct-strategy decoder input; "
+                              f"strategy={strategy!r} decodes step by step")
+        self.step_states = step_states
         if not 0 <= target_lags <= min(encoder_size - 1, step_size):
             raise ConfigError(f"target_lags must be in [0, {min(encoder_size - 1, step_size)}] "
                               f"(lag columns of the inputs), got {target_lags}")
@@ -100,6 +108,7 @@ class ForecastNet(nn.Module):
         else:
             self.attention = None
         context = H if self.attention is not None else 0
+        context += H if step_states else 0
         self.step_embedding = nn.Embedding(self.horizon, step_embedding)
         self.mlp = nn.Sequential(
             nn.Linear(H + context + step_size + step_embedding, mlp_size),
@@ -162,4 +171,9 @@ class ForecastNet(nn.Module):
             x_step,
             self.step_embedding.weight[None].expand(batch, -1, -1),
         ]
+        if self.step_states:
+            if states.shape[1] < self.horizon:
+                raise ShapeError(f"step_states=True needs a lookback of at least the horizon "
+                                 f"({self.horizon}), got {states.shape[1]} steps")
+            parts.append(states[:, -self.horizon:])
         return self.mlp(torch.cat(parts, dim=-1))
