@@ -158,12 +158,18 @@ def summarise(task: Task, y: np.ndarray, runs: dict[str, list[dict[str, Any]]]
         row["mae_min"] = min(r["mae"] for r in per_repeat)
         row["mae_max"] = max(r["mae"] for r in per_repeat)
         rows.append(row)
-    ref = next((r for r in rows if r["key"] == "lstmkit"), None)
+    ref = reference(rows)
     for row in rows:
         for key in ("fit_s", "steps_per_s", "peak_rss_mb", "mae"):
             ok = ref is not None and ref[key] and not np.isnan(ref[key])
             row[f"{key}_x_lstmkit"] = row[key] / ref[key] if ok else float("nan")
     return rows
+
+
+def reference(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The row the ratios divide by: lstmkit configured alike, else the first lstmkit row."""
+    return next((r for r in rows if r["key"] == "lstmkit"),
+                next((r for r in rows if r["key"].startswith("lstmkit")), None))
 
 
 def _repeats(runs: dict[str, list[dict[str, Any]]]) -> str:
@@ -323,7 +329,8 @@ def main(argv: list[str] | None = None) -> None:
             f"## {dataset} ({stamp})", "", f"command: `{command}`", "",
             f"machine: {machine(args.threads)}", "",
             f"{load_note(before, os.getloadavg())}", "", describe(task), "",
-            f"medians of {_repeats(runs)} repeat(s); × lk = ratio to lstmkit in this run", "",
+            f"medians of {_repeats(runs)} repeat(s); × lk = ratio to "
+            f"{ref['model'] if (ref := reference(rows)) else 'lstmkit (not run)'} in this run", "",
             table, ""])
         print(text, flush=True)
         (out_dir / "table.md").write_text(text)
