@@ -51,7 +51,7 @@ from lstmkit.nn.distribution import (
     gaussian_parameters,
     head_width,
 )
-from lstmkit.nn.forecast_net import WINDOW_NORMS, ForecastNet
+from lstmkit.nn.forecast_net import ForecastNet, check_window_norm
 from lstmkit.training import TrainingHistory
 
 logger = logging.getLogger(__name__)
@@ -500,12 +500,7 @@ class LSTMForecaster(BaseEstimator):
         if self.target_transform not in TRANSFORMS:
             raise ConfigError(
                 f"target_transform must be one of {TRANSFORMS}, got {self.target_transform!r}")
-        if self.window_norm not in WINDOW_NORMS:
-            raise ConfigError(
-                f"window_norm must be one of {WINDOW_NORMS}, got {self.window_norm!r}")
-        if self.window_norm == "standard" and self.likelihood == "gaussian":
-            raise ConfigError("window_norm='standard' rescales quantile and point forecasts; "
-                              "with likelihood='gaussian' use window_norm='center'")
+        check_window_norm(self.window_norm, self.likelihood)
         if not isinstance(self.step_states, bool | np.bool_):
             raise ConfigError(f"step_states must be True or False, got {self.step_states!r}")
         if self.step_states and (self.strategy != "direct" or self.lookback < self.horizon):

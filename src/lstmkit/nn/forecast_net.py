@@ -44,6 +44,15 @@ _VARIANCE_FLOOR = 1e-5  # in the globally scaled units: a flat window is not blo
 ATTENTIONS = (None, "additive", "dot")
 
 
+def check_window_norm(window_norm: str | None, likelihood: str | None) -> None:
+    """Refuse an unknown `window_norm`, and "standard" with the Gaussian head."""
+    if window_norm not in WINDOW_NORMS:
+        raise ConfigError(f"window_norm must be one of {WINDOW_NORMS}, got {window_norm!r}")
+    if window_norm == "standard" and likelihood == "gaussian":
+        raise ConfigError("window_norm='standard' rescales quantile and point forecasts; "
+                          "with likelihood='gaussian' use window_norm='center'")
+
+
 class ForecastNet(nn.Module):
     """Encoder-decoder forecaster over precomputed encoder and step features."""
 
@@ -74,11 +83,7 @@ class ForecastNet(nn.Module):
         if not 0 <= target_lags <= min(encoder_size - 1, step_size):
             raise ConfigError(f"target_lags must be in [0, {min(encoder_size - 1, step_size)}] "
                               f"(lag columns of the inputs), got {target_lags}")
-        if window_norm not in WINDOW_NORMS:
-            raise ConfigError(f"window_norm must be one of {WINDOW_NORMS}, got {window_norm!r}")
-        if window_norm == "standard" and likelihood == "gaussian":
-            raise ConfigError("window_norm='standard' rescales quantile and point forecasts; "
-                              "with likelihood='gaussian' use window_norm='center'")
+        check_window_norm(window_norm, likelihood)
         self.window_norm = window_norm
         self.target_lags = target_lags
         if strategy not in STRATEGIES:
