@@ -89,6 +89,7 @@ class ForecastConfig:
     weight_decay: float = 1e-4
     validation_fraction: float = 0.1
     train_stride: int = 1
+    partial_windows: bool = False  # also train on windows running past the last row, masked
     seed: int = 0
     # federated training (lstmkit.federated): clients, rounds, local_epochs, aggregation
     # (fedavg, fedprox, scaffold), proximal_mu, server_momentum, dp {clip_norm, epsilon,
@@ -191,7 +192,8 @@ class ForecastConfig:
             max_epochs=self.max_epochs, max_steps=self.max_steps, batch_size=self.batch_size,
             lr=self.lr,
             weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
-            train_stride=self.train_stride, seed=self.seed, progress=False,
+            train_stride=self.train_stride, partial_windows=self.partial_windows,
+            seed=self.seed, progress=False,
         )
 
     def covariates(self) -> list[str]:

@@ -84,7 +84,7 @@ class Site:
         p = model._prepare(series)
         self.model = model
         self.series_ids = series.ids
-        self.train_set = model._windows(p.design, p.train)
+        self.train_set = model.training_windows(p)
         self.val_set = model._windows(p.design, p.val) if p.val is not None else None
         self.network = p.network
 

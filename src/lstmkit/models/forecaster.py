@@ -46,6 +46,7 @@ from lstmkit.models.forecast_design import (
 )
 from lstmkit.nn.distribution import (
     GaussianNLLLoss,
+    KnownTargetsLoss,
     PinballLoss,
     check_quantiles,
     gaussian_parameters,
@@ -71,6 +72,7 @@ class Prepared:
     train: np.ndarray
     val: np.ndarray | None
     network: ForecastNet
+    train_end: np.ndarray | None = None  # per training origin: rows known (partial_windows)
 
 
 @io.register_model("lstm-forecaster")
@@ -118,6 +120,10 @@ class LSTMForecaster(BaseEstimator):
         validation_fraction: last part of every series' training windows held out for early
             stopping and restoring the best weights (0 disables).
         train_stride: use every n-th training window (neighbouring windows overlap heavily).
+        partial_windows: also train on the windows whose horizon runs past the last training
+            row (or the first validation target), on the steps they have, the loss masking
+            the rest: the latest rows then count as targets at every step of the horizon,
+            not only at the last (NeuralForecast trains this way). Direct and seq2seq.
     """
 
     def __init__(
@@ -154,6 +160,7 @@ class LSTMForecaster(BaseEstimator):
         early_stopping_patience: int | None = None,
         validation_fraction: float = 0.1,
         train_stride: int = 1,
+        partial_windows: bool = False,
         seed: int = 0,
         device: str = "auto",
         progress: bool | None = None,
@@ -190,6 +197,7 @@ class LSTMForecaster(BaseEstimator):
         self.early_stopping_patience = early_stopping_patience
         self.validation_fraction = validation_fraction
         self.train_stride = train_stride
+        self.partial_windows = partial_windows
         self.seed = seed
         self.device = device
         self.progress = progress
@@ -204,8 +212,7 @@ class LSTMForecaster(BaseEstimator):
         p = self._prepare(series)
         trainer = self._trainer(p.val is not None, max_steps=self.max_steps)
         val_set = self._windows(p.design, p.val) if p.val is not None else None
-        history = trainer.fit(p.network, self._windows(p.design, p.train), val_set,
-                              self._loss())
+        history = trainer.fit(p.network, self.training_windows(p), val_set, self._loss())
         self._set_fitted(series, p.spec, p.scalers, p.network, history)
         if (self.likelihood is not None and self.calibrate_intervals in (True, "validation")
                 and p.val is not None):
@@ -221,7 +228,11 @@ class LSTMForecaster(BaseEstimator):
         scalers = fit_scalers(frame, spec, self.scaler)
         design = build_design(frame, spec, scalers)
         train, val = self._training_origins(design, spec)
-        return Prepared(spec, scalers, design, train, val, self._network(spec, series.frame))
+        train_end = None
+        if self.partial_windows and self._net_horizon > 1:
+            train, train_end = self._partial_origins(design, spec, val)
+        return Prepared(spec, scalers, design, train, val, self._network(spec, series.frame),
+                        train_end)
 
     def _set_fitted(self, series: SeriesFrame, spec: DesignSpec, scalers: Scalers,
                     network: ForecastNet, history: TrainingHistory) -> None:
@@ -501,8 +512,9 @@ class LSTMForecaster(BaseEstimator):
             raise ConfigError(
                 f"target_transform must be one of {TRANSFORMS}, got {self.target_transform!r}")
         check_window_norm(self.window_norm, self.likelihood)
-        if not isinstance(self.step_states, bool | np.bool_):
-            raise ConfigError(f"step_states must be True or False, got {self.step_states!r}")
+        for name in ("step_states", "partial_windows"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.step_states and (self.strategy != "direct" or self.lookback < self.horizon):
             raise ConfigError(
                 "step_states=True needs strategy='direct' and lookback >= horizon, got "
@@ -604,6 +616,24 @@ class LSTMForecaster(BaseEstimator):
         keep = train + gap <= np.array([val_start.get(u, np.inf) for u in design.ids[train]])
         return train[keep][:: self.train_stride], origins[is_val]
 
+    def _partial_origins(self, design: Design, spec: DesignSpec, val: np.ndarray | None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """Training origins up to one row before each series' known end (its first
+        validation target, else its last row + 1), and that end per origin."""
+        first_val = {} if val is None else (
+            pd.Series(val).groupby(design.ids[val]).min().to_dict())
+        end = {uid: first_val.get(uid, stop) - start
+               for uid, (start, stop) in design.segments.items()}
+        origins = design.origins(self.lookback, 1, spec.max_lag, end=end)[:: self.train_stride]
+        ids = design.ids[origins]
+        starts = np.array([design.segments[u][0] for u in ids], dtype=np.int64)
+        return origins, starts + np.array([end[u] for u in ids], dtype=np.int64)
+
+    def training_windows(self, p: Prepared) -> WindowDataset:
+        """The training windows of `p` (partial ones masked past their known rows)."""
+        return WindowDataset(p.design.encoder, p.design.step, _filled(p.design), p.train,
+                             self.lookback, self._net_horizon, target_end=p.train_end)
+
     def _network(self, spec: DesignSpec, frame: pd.DataFrame) -> ForecastNet:
         n_known = spec.known_columns(frame["ds"].iloc[:1]).shape[1]
         torch.manual_seed(self.seed)
@@ -619,10 +649,12 @@ class LSTMForecaster(BaseEstimator):
 
     def _loss(self) -> nn.Module:
         if self.likelihood == "quantile":
-            return PinballLoss(self.quantiles)
-        if self.likelihood == "gaussian":
-            return GaussianNLLLoss()
-        return LOSSES[self.loss]()
+            loss: nn.Module = PinballLoss(self.quantiles)
+        elif self.likelihood == "gaussian":
+            loss = GaussianNLLLoss()
+        else:
+            loss = LOSSES[self.loss]()
+        return KnownTargetsLoss(loss) if self.partial_windows else loss
 
 
     def _windows(self, design: Design, origins: np.ndarray) -> WindowDataset:

@@ -72,3 +72,18 @@ class GaussianNLLLoss(nn.Module):
     def forward(self, prediction: Tensor, target: Tensor) -> Tensor:
         mean, std = gaussian_parameters(prediction)
         return nn.functional.gaussian_nll_loss(mean, target, std**2, full=True)
+
+
+class KnownTargetsLoss(nn.Module):
+    """`loss` over the known (non-NaN) targets only: the mean over those steps of partial
+    windows, whose unknown steps are NaN. Predictions are (B, H) or (B, H, K)."""
+
+    def __init__(self, loss: nn.Module) -> None:
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, prediction: Tensor, target: Tensor) -> Tensor:
+        known = ~torch.isnan(target)
+        if bool(known.all()):
+            return self.loss(prediction, target)
+        return self.loss(prediction[known], target[known])
