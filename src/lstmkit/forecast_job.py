@@ -76,7 +76,8 @@ class ForecastConfig:
     scaler: str = "standard"
     target_transform: str | None = None
     window_norm: str | None = None  # center or standard: per-window normalisation
-    step_states: bool = False  # direct decoder reads the encoder state aligned with each step
+    decoder_states: str = "last"  # last, aligned or both: encoder states the decoder reads
+    window_loss: bool = False  # loss in each window's standardised units
     loss: str = "mae"
     likelihood: str | None = None  # quantile or gaussian: prediction intervals
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
@@ -90,6 +91,7 @@ class ForecastConfig:
     validation_fraction: float = 0.1
     train_stride: int = 1
     partial_windows: bool = False  # also train on windows running past the last row, masked
+    ema_decay: float | None = None  # forecast with a moving average of the weights
     seed: int = 0
     # federated training (lstmkit.federated): clients, rounds, local_epochs, aggregation
     # (fedavg, fedprox, scaffold), proximal_mu, server_momentum, dp {clip_norm, epsilon,
@@ -185,7 +187,7 @@ class ForecastConfig:
             past_covariates=self.covariates(), future_covariates=self.future_covariates,
             calendar=self.calendar, fourier=self.fourier or None, scaler=self.scaler,
             target_transform=self.target_transform, window_norm=self.window_norm,
-            step_states=self.step_states,
+            decoder_states=self.decoder_states, window_loss=self.window_loss,
             loss=self.loss, likelihood=self.likelihood, quantiles=self.quantiles,
             calibrate_intervals=self.calibrate_intervals,
             calibration_window=self.calibration_window,
@@ -193,7 +195,7 @@ class ForecastConfig:
             lr=self.lr,
             weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
             train_stride=self.train_stride, partial_windows=self.partial_windows,
-            seed=self.seed, progress=False,
+            ema_decay=self.ema_decay, seed=self.seed, progress=False,
         )
 
     def covariates(self) -> list[str]:

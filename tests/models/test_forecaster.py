@@ -239,15 +239,21 @@ def test_window_norm_moves_the_forecast_with_the_series(strategy: str, tmp_path)
         small(window_norm="standard", likelihood="gaussian").fit(df)
 
 
-def test_step_states_model_round_trips_and_refuses_what_it_cannot_do(tmp_path) -> None:
+def test_aligned_decoder_model_round_trips_and_refuses_what_it_cannot_do(tmp_path) -> None:
     df = seasonal_ar(400)
-    model = small(max_epochs=1, step_states=True, window_norm="standard").fit(df)
+    model = small(max_epochs=1, decoder_states="aligned", window_norm="standard",
+                  window_loss=True).fit(df)
     model.save(tmp_path / "m")
     loaded = LSTMForecaster.load(tmp_path / "m")
-    assert loaded.step_states is True
+    assert (loaded.decoder_states, loaded.window_loss) == ("aligned", True)
     pd.testing.assert_frame_equal(loaded.predict(), model.predict())
-    with pytest.raises(ConfigError, match="lookback >= horizon, got strategy='direct', "
-                                          "lookback 4, horizon 6"):
-        small(lookback=4, step_states=True).fit(df)
+    with pytest.raises(ConfigError, match="needs strategy='direct' and lookback >= horizon, "
+                                          "got strategy='direct', lookback 4, horizon 6"):
+        small(lookback=4, decoder_states="both").fit(df)
     with pytest.raises(ConfigError, match="needs strategy='direct'"):
-        small(strategy="seq2seq", step_states=True).fit(df)
+        small(strategy="seq2seq", decoder_states="aligned").fit(df)
+    with pytest.raises(ConfigError, match="decoder_states must be one of"):
+        small(decoder_states=True).fit(df)
+    with pytest.raises(ConfigError, match="window_loss=True .* needs window_norm='standard', "
+                                          "got 'center'"):
+        small(window_norm="center", window_loss=True).fit(df)

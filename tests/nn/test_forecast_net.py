@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from lstmkit.errors import ConfigError, ShapeError
-from lstmkit.nn.forecast_net import ForecastNet
+from lstmkit.nn.distribution import PinballLoss
+from lstmkit.nn.forecast_net import ForecastNet, WindowUnits, WindowUnitsLoss
 
 CASES = [("direct", None, "center"), ("direct", "quantile", "center"),
          ("direct", "gaussian", "center"), ("seq2seq", None, "center"),
@@ -57,16 +59,50 @@ def test_bad_settings_are_refused() -> None:
         ForecastNet(2, 1, horizon=3, window_norm="standard", likelihood="gaussian")
 
 
-def test_step_states_feed_each_step_the_encoder_state_aligned_with_it() -> None:
+@pytest.mark.parametrize("decoder_states", ["aligned", "both"])
+def test_decoder_states_feed_each_step_the_encoder_state_aligned_with_it(decoder_states: str
+                                                                         ) -> None:
     torch.manual_seed(0)
-    net = ForecastNet(3, 2, horizon=4, hidden_size=8, num_layers=2, step_states=True).eval()
+    net = ForecastNet(3, 2, horizon=4, hidden_size=8, num_layers=2,
+                      decoder_states=decoder_states).eval()
     seen = []
     net.mlp[0].register_forward_hook(lambda module, args, out: seen.append(args[0]))
     x_enc, x_step = torch.randn(5, 10, 3), torch.randn(5, 4, 2)
     net(x_enc, x_step)
-    states, _ = net.encoder(x_enc)
+    states, (h_n, _) = net.encoder(x_enc)
     torch.testing.assert_close(seen[0][..., -8:], states[:, -4:])  # step k <- state 6 + k
+    if decoder_states == "aligned":  # the step features and the aligned state, nothing else
+        assert seen[0].shape[-1] == 2 + 8 and net.step_embedding is None
+        torch.testing.assert_close(seen[0][..., :2], x_step)
+    else:  # final state, step features, step embedding, aligned state
+        assert seen[0].shape[-1] == 8 + 2 + 8 + 8
+        torch.testing.assert_close(seen[0][:, 2, :8], h_n[-1])
     with pytest.raises(ShapeError, match="lookback of at least the horizon"):
         net(torch.randn(5, 3, 3), x_step)
     with pytest.raises(ConfigError, match="direct-strategy decoder input"):
-        ForecastNet(3, 2, horizon=4, strategy="seq2seq", step_states=True)
+        ForecastNet(3, 2, horizon=4, strategy="seq2seq", decoder_states=decoder_states)
+    with pytest.raises(ConfigError, match="decoder_states must be one of"):
+        ForecastNet(3, 2, horizon=4, decoder_states="first")
+
+
+@pytest.mark.parametrize("likelihood", [None, "quantile"])
+def test_window_units_loss_weighs_each_window_by_its_own_scale(likelihood: str | None) -> None:
+    torch.manual_seed(0)
+    quantiles = (0.1, 0.5, 0.9) if likelihood else ()
+    net = ForecastNet(2, 1, horizon=3, hidden_size=8, window_norm="standard",
+                      likelihood=likelihood, quantiles=quantiles)
+    x_enc, x_step = torch.randn(6, 12, 2), torch.randn(6, 3, 1)
+    x_enc[3:, :, 0] *= 50  # windows with far larger swings
+    target = torch.randn(6, 3) * 10
+    base = PinballLoss(quantiles) if likelihood else nn.L1Loss()
+    value = WindowUnitsLoss(base)(WindowUnits(net)(x_enc, x_step), target)
+    level = x_enc[:, :, :1].mean(dim=1, keepdim=True)
+    scale = torch.sqrt(x_enc[:, :, :1].var(dim=1, unbiased=False, keepdim=True) + 1e-5)
+    forecast = net(x_enc, x_step)
+    if likelihood:
+        expected = base((forecast - level) / scale, (target - level[..., 0]) / scale[..., 0])
+    else:  # MAE in window units: each window's absolute errors over its own scale
+        expected = ((forecast - target).abs() / scale[..., 0]).mean()
+    torch.testing.assert_close(value, expected)
+    with pytest.raises(ConfigError, match="window units needs window_norm='standard'"):
+        WindowUnits(ForecastNet(2, 1, horizon=3, window_norm="center"))

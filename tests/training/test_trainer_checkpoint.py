@@ -12,7 +12,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from lstmkit.errors import CheckpointError, TrainingError
+from lstmkit.errors import CheckpointError, ConfigError, TrainingError
 from lstmkit.training import (
     CHECKPOINT_FILE,
     Trainer,
@@ -243,3 +243,39 @@ def test_stale_temp_files_are_removed(tmp_path: Path) -> None:
     stale.write_bytes(b"half a checkpoint")
     write_checkpoint(tmp_path)
     assert not stale.exists()
+
+
+def test_weight_average_is_the_moving_average_of_the_steps(tmp_path: Path) -> None:
+    train, _ = data()
+    steps = []
+    for n in (1, 2, 3):
+        model = fresh_model()
+        Trainer(config(tmp_path / f"s{n}", max_steps=n, lr_schedule="constant",
+                       checkpoint_dir=None)).fit(model, train)
+        steps.append({k: v.clone() for k, v in model.state_dict().items()})
+    averaged = fresh_model()
+    Trainer(config(tmp_path / "ema", max_steps=3, lr_schedule="constant", checkpoint_dir=None,
+                   ema_decay=0.25)).fit(averaged, train)
+    for name, value in averaged.state_dict().items():  # first update copies, then EMA
+        expected = 0.25 * (0.25 * steps[0][name] + 0.75 * steps[1][name]) + 0.75 * steps[2][name]
+        torch.testing.assert_close(value, expected, rtol=1e-6, atol=1e-7)
+    assert not same_weights(averaged, fresh_model())
+
+
+def test_weight_average_survives_a_resume(tmp_path: Path) -> None:
+    train, val = data()
+    reference = fresh_model()
+    full = Trainer(config(tmp_path / "a", ema_decay=0.9)).fit(reference, train, val)
+    Trainer(config(tmp_path / "b", max_epochs=2, ema_decay=0.9)).fit(fresh_model(), train, val)
+    ckpt = load_checkpoint(tmp_path / "b" / "ckpt" / CHECKPOINT_FILE)
+    assert ckpt.ema is not None and set(ckpt.ema) == set(reference.state_dict())
+    resumed = fresh_model(init_seed=99)
+    history = Trainer(config(tmp_path / "b", resume=True, ema_decay=0.9)).fit(resumed, train, val)
+    assert same_weights(resumed, reference)
+    assert without_seconds(history) == without_seconds(full)
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, -0.5, "0.9"])
+def test_ema_decay_outside_0_1_is_refused(decay: object) -> None:
+    with pytest.raises(ConfigError, match="ema_decay"):
+        TrainerConfig(ema_decay=decay)

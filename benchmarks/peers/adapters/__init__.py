@@ -13,7 +13,11 @@ ADAPTERS: dict[str, tuple[str, str]] = {
                          "lstmkit LSTMForecaster + its seasonal lags and calendar (not alike)"),
     "lstmkit_window_norm": ("adapters.lstmkit_lstm",
                             "lstmkit LSTMForecaster + per-window scaler and aligned step "
-                            "states (window_norm='standard', step_states=True)"),
+                            "states (window_norm='standard', decoder_states='both')"),
+    "lstmkit_averaged": ("adapters.lstmkit_lstm",
+                         "lstmkit LSTMForecaster + NeuralForecast's decoding and loss "
+                         "(window_norm='standard', decoder_states='aligned', window_loss, "
+                         "partial_windows) + weight average (ema_decay=0.99)"),
     "neuralforecast": ("adapters.neuralforecast_lstm", "NeuralForecast LSTM"),
     "neuralforecast_window_scaled": ("adapters.neuralforecast_lstm",
                                      "NeuralForecast LSTM + its per-window scaler "
@@ -28,7 +32,7 @@ ADAPTERS: dict[str, tuple[str, str]] = {
 }
 
 NEURAL = ("lstmkit", "neuralforecast", "darts_block", "darts_rnn", "lstmkit_defaults",
-          "lstmkit_window_norm", "neuralforecast_window_scaled")
+          "lstmkit_window_norm", "lstmkit_averaged", "neuralforecast_window_scaled")
 
 
 def load(name: str, task: Task) -> Adapter:

@@ -8,9 +8,13 @@ Adam (AdamW with weight decay 0), constant learning rate, no clipping, no valida
 what a user gets by default, shown next to the configured-alike row. `lstmkit_window_norm` is the
 configured-alike model with `window_norm="standard"` (each window's target inputs
 standardised by their own mean and standard deviation over the lookback, inverted on the
-forecast) and `step_states=True` (step k also reads the encoder state aligned with it): the
-counterpart of NeuralForecast's decoder with its per-window scaler, `scaler_type="standard"`
-(the row `neuralforecast_window_scaled`).
+forecast) and `decoder_states="both"` (step k also reads the encoder state aligned with it).
+`lstmkit_averaged` trains as NeuralForecast does with its per-window scaler,
+`scaler_type="standard"` (the row `neuralforecast_window_scaled`) — the decoder reads only the
+aligned states (`decoder_states="aligned"`), the loss is measured in each window's
+standardised units (`window_loss=True`) and the windows whose horizon runs past the training
+data count too (`partial_windows=True`) — and forecasts with the moving average of its
+weights (`ema_decay=0.99`), which NeuralForecast does not have.
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ class LstmkitAdapter:
 
     scaled = True
 
-    def __init__(self, task: Task, features: bool = False, nf_like: bool = False) -> None:
+    def __init__(self, task: Task, features: bool = False, options: dict | None = None
+                 ) -> None:
         self.task = task
         self.features = features
-        self.nf_like = nf_like
+        self.options = options or {}
         self.steps_done = 0
         self.model: LSTMForecaster | None = None
 
@@ -45,12 +50,11 @@ class LstmkitAdapter:
             lookback=net.lookback, horizon=net.horizon, strategy="direct",
             hidden_size=net.hidden_size, num_layers=net.num_layers,
             seasonal_lags="auto" if self.features else (), calendar=self.features,
-            fourier=None, scaler="none", window_norm="standard" if self.nf_like else None,
-            step_states=self.nf_like, loss="mae",
+            fourier=None, scaler="none", loss="mae",
             max_steps=net.steps,
             batch_size=net.batch_size, lr=net.lr, weight_decay=0.0, clip_norm=None,
             lr_schedule="constant", validation_fraction=0.0, seed=net.seed, device="cpu",
-            progress=False,
+            progress=False, **self.options,
         )
         self.model.fit(self._frame(y, ds), target="y", time_col="ds")
         self.steps_done = net.steps
@@ -65,7 +69,13 @@ class LstmkitAdapter:
         return table.loc[cutoffs.to_numpy()].to_numpy()
 
 
+OPTIONS = {
+    "lstmkit_window_norm": dict(window_norm="standard", decoder_states="both"),
+    "lstmkit_averaged": dict(window_norm="standard", decoder_states="aligned", window_loss=True,
+                             partial_windows=True, ema_decay=0.99),
+}
+
+
 def make(name: str, task: Task) -> LstmkitAdapter:
     """The adapter for `run.py`."""
-    return LstmkitAdapter(task, features=name == "lstmkit_defaults",
-                          nf_like=name == "lstmkit_window_norm")
+    return LstmkitAdapter(task, features=name == "lstmkit_defaults", options=OPTIONS.get(name))

@@ -76,6 +76,11 @@ class FederatedForecaster(LSTMForecaster):
             id_col: str | None = None, freq: str | None = None) -> FederatedForecaster:
         """Federated training over the series of `data` (see the class docstring)."""
         self._check_params()
+        if self.ema_decay is not None:
+            raise ConfigError("ema_decay averages one trainer's steps; federated rounds "
+                              "average the clients' weights instead: leave it None")
+        if self.window_loss:
+            raise ConfigError("window_loss=True is not available in federated training")
         if self.calibrate_intervals in (True, "validation"):
             raise ConfigError("calibrate_intervals=True needs every client's validation "
                               "windows in one place; use 'recent' (computed locally) or False")

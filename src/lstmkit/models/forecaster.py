@@ -52,7 +52,13 @@ from lstmkit.nn.distribution import (
     gaussian_parameters,
     head_width,
 )
-from lstmkit.nn.forecast_net import ForecastNet, check_window_norm
+from lstmkit.nn.forecast_net import (
+    DECODER_STATES,
+    ForecastNet,
+    WindowUnits,
+    WindowUnitsLoss,
+    check_window_norm,
+)
 from lstmkit.training import TrainingHistory
 
 logger = logging.getLogger(__name__)
@@ -99,9 +105,14 @@ class LSTMForecaster(BaseEstimator):
             network learns the shape around the local level and amplitude, so a trend that
             leaves the training range does not leave the network's (RevIN-style).
             "standard" works with point and quantile forecasts.
-        step_states: (direct strategy) step k of the horizon also reads the encoder state
-            k steps after the one `horizon` steps before the origin, as NeuralForecast's LSTM
-            decodes; needs lookback >= horizon.
+        decoder_states: (direct strategy) which encoder states the per-step decoder reads:
+            "last" (the final state, and a learned embedding of the step number), "aligned"
+            (for step k of the horizon, the state k steps after the one `horizon` steps
+            before the origin, as NeuralForecast's LSTM decodes) or "both". "aligned" and
+            "both" need lookback >= horizon.
+        window_loss: with window_norm="standard", measure the training loss in each window's
+            own standardised units, so every window weighs the same (NeuralForecast's loss);
+            otherwise windows with larger swings weigh more.
         loss: "mae", "mse" or "huber" (point forecasts).
         likelihood: None (point forecasts), "quantile" (pinball loss over `quantiles`,
             monotone) or "gaussian" (negative log-likelihood); direct strategy only. `predict`
@@ -124,6 +135,8 @@ class LSTMForecaster(BaseEstimator):
             row (or the first validation target), on the steps they have, the loss masking
             the rest: the latest rows then count as targets at every step of the horizon,
             not only at the last (NeuralForecast trains this way). Direct and seq2seq.
+        ema_decay: keep a moving average of the weights over the optimizer steps (e.g.
+            0.99) and forecast with it (see `TrainerConfig`): steadier models from run to run.
     """
 
     def __init__(
@@ -144,7 +157,8 @@ class LSTMForecaster(BaseEstimator):
         scaler: str = "standard",
         target_transform: str | None = None,
         window_norm: str | None = None,
-        step_states: bool = False,
+        decoder_states: str = "last",
+        window_loss: bool = False,
         loss: str = "mae",
         likelihood: str | None = None,
         quantiles: Sequence[float] = (0.1, 0.5, 0.9),
@@ -161,6 +175,7 @@ class LSTMForecaster(BaseEstimator):
         validation_fraction: float = 0.1,
         train_stride: int = 1,
         partial_windows: bool = False,
+        ema_decay: float | None = None,
         seed: int = 0,
         device: str = "auto",
         progress: bool | None = None,
@@ -181,7 +196,8 @@ class LSTMForecaster(BaseEstimator):
         self.scaler = scaler
         self.target_transform = target_transform
         self.window_norm = window_norm
-        self.step_states = step_states
+        self.decoder_states = decoder_states
+        self.window_loss = window_loss
         self.loss = loss
         self.likelihood = likelihood
         self.quantiles = quantiles
@@ -198,6 +214,7 @@ class LSTMForecaster(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.train_stride = train_stride
         self.partial_windows = partial_windows
+        self.ema_decay = ema_decay
         self.seed = seed
         self.device = device
         self.progress = progress
@@ -210,9 +227,13 @@ class LSTMForecaster(BaseEstimator):
         self._check_params()
         series = self._load(data, target, time_col, id_col, freq, fitting=True)
         p = self._prepare(series)
-        trainer = self._trainer(p.val is not None, max_steps=self.max_steps)
+        trainer = self._trainer(p.val is not None, max_steps=self.max_steps,
+                                ema_decay=self.ema_decay)
         val_set = self._windows(p.design, p.val) if p.val is not None else None
-        history = trainer.fit(p.network, self.training_windows(p), val_set, self._loss())
+        trained, loss = p.network, self._loss()
+        if self.window_loss:
+            trained, loss = WindowUnits(p.network), WindowUnitsLoss(loss)
+        history = trainer.fit(trained, self.training_windows(p), val_set, loss)
         self._set_fitted(series, p.spec, p.scalers, p.network, history)
         if (self.likelihood is not None and self.calibrate_intervals in (True, "validation")
                 and p.val is not None):
@@ -512,13 +533,22 @@ class LSTMForecaster(BaseEstimator):
             raise ConfigError(
                 f"target_transform must be one of {TRANSFORMS}, got {self.target_transform!r}")
         check_window_norm(self.window_norm, self.likelihood)
-        for name in ("step_states", "partial_windows"):
+        for name in ("window_loss", "partial_windows"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.step_states and (self.strategy != "direct" or self.lookback < self.horizon):
+        if self.decoder_states not in DECODER_STATES:
+            raise ConfigError(f"decoder_states must be one of {DECODER_STATES}, got "
+                              f"{self.decoder_states!r}")
+        if self.decoder_states != "last" and (self.strategy != "direct"
+                                              or self.lookback < self.horizon):
             raise ConfigError(
-                "step_states=True needs strategy='direct' and lookback >= horizon, got "
-                f"strategy={self.strategy!r}, lookback {self.lookback}, horizon {self.horizon}")
+                f"decoder_states={self.decoder_states!r} needs strategy='direct' and lookback "
+                f">= horizon, got strategy={self.strategy!r}, lookback {self.lookback}, "
+                f"horizon {self.horizon}")
+        if self.window_loss and self.window_norm != "standard":
+            raise ConfigError("window_loss=True measures the loss in units of each window's "
+                              f"standard deviation: it needs window_norm='standard', got "
+                              f"{self.window_norm!r}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {tuple(LOSSES)}, got {self.loss!r}")
         if not 0 <= self.validation_fraction < 1:
@@ -644,7 +674,7 @@ class LSTMForecaster(BaseEstimator):
             attention=self.attention, likelihood=self.likelihood,
             quantiles=check_quantiles(self.quantiles) if self.likelihood else (),
             window_norm=self.window_norm, target_lags=len(spec.seasonal_lags),
-            step_states=bool(self.step_states),
+            decoder_states=self.decoder_states,
         )
 
     def _loss(self) -> nn.Module:

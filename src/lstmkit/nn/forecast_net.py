@@ -4,13 +4,14 @@ x_enc (B, lookback, encoder_size) are the observed steps; x_step (B, horizon, st
 describe each step to predict (seasonal lags of the target, known-future covariates,
 calendar). Output (B, horizon).
 
-- "direct": the encoder's last hidden state (plus an attention context over all encoder
-  states when `attention` is set), the step features and a learned embedding of the step
-  number go through one MLP shared by all steps, plus a linear skip from the step features
-  (so seasonal-naive-like forecasts are one weight away). With `step_states`, step k of H
-  also reads the encoder's (last layer's) state k steps after the one H steps before the
-  end, as NeuralForecast's LSTM decodes: for a horizon of one season, the state that has
-  just read the value one season before the step (needs lookback >= horizon).
+- "direct": one MLP shared by all steps reads, for each step, the step features and the
+  encoder states `decoder_states` names, plus a linear skip from the step features (so
+  seasonal-naive-like forecasts are one weight away). "last": the encoder's last hidden
+  state (plus an attention context over all encoder states when `attention` is set) and a
+  learned embedding of the step number. "aligned": for step k of H, the encoder's (last
+  layer's) state k steps after the one H steps before the end, as NeuralForecast's LSTM
+  decodes: for a horizon of one season, the state that has just read the value one season
+  before the step (needs lookback >= horizon). "both": all of these.
 - likelihood "quantile" / "gaussian" (direct only): the MLP emits Q quantiles (made
   monotone) or a mean and a scale per step; the skip shifts the location.
 - `window_norm`: per-window normalisation of the target-valued inputs (the target, and its
@@ -19,6 +20,8 @@ calendar). Output (B, horizon).
   "center" subtracts the window's mean and adds it back; "standard" also divides by the
   window's standard deviation and multiplies the forecast by it (RevIN without the affine
   weights). The network then models the shape around the window's level and amplitude.
+  `in_window_units` gives the forecast before that inversion, with the window's level and
+  scale, for a loss measured in each window's own units (`WindowUnitsLoss`).
 - "seq2seq": `Seq2Seq` decodes step by step, fed its previous decoder output (the first
   step gets the last observed target) and the step features, with optional attention; the
   same linear skip of the step features is added to every step's output.
@@ -42,6 +45,7 @@ STRATEGIES = ("direct", "seq2seq")
 WINDOW_NORMS = (None, "center", "standard")
 _VARIANCE_FLOOR = 1e-5  # in the globally scaled units: a flat window is not blown up
 ATTENTIONS = (None, "additive", "dot")
+DECODER_STATES = ("last", "aligned", "both")
 
 
 def check_window_norm(window_norm: str | None, likelihood: str | None) -> None:
@@ -73,13 +77,16 @@ class ForecastNet(nn.Module):
         quantiles: tuple[float, ...] = (),
         window_norm: Literal["center", "standard"] | None = None,
         target_lags: int = 0,
-        step_states: bool = False,
+        decoder_states: Literal["last", "aligned", "both"] = "last",
     ) -> None:
         super().__init__()
-        if step_states and strategy != "direct":
-            raise ConfigError("step_states=True is a direct-strategy decoder input; "
-                              f"strategy={strategy!r} decodes step by step")
-        self.step_states = step_states
+        if decoder_states not in DECODER_STATES:
+            raise ConfigError(f"decoder_states must be one of {DECODER_STATES}, "
+                              f"got {decoder_states!r}")
+        if decoder_states != "last" and strategy != "direct":
+            raise ConfigError(f"decoder_states={decoder_states!r} is a direct-strategy decoder "
+                              f"input; strategy={strategy!r} decodes step by step")
+        self.decoder_states = decoder_states
         if not 0 <= target_lags <= min(encoder_size - 1, step_size):
             raise ConfigError(f"target_lags must be in [0, {min(encoder_size - 1, step_size)}] "
                               f"(lag columns of the inputs), got {target_lags}")
@@ -112,11 +119,13 @@ class ForecastNet(nn.Module):
             self.attention = DotProductAttention(H, H, scaled=True)
         else:
             self.attention = None
-        context = H if self.attention is not None else 0
-        context += H if step_states else 0
-        self.step_embedding = nn.Embedding(self.horizon, step_embedding)
+        reads_last = decoder_states != "aligned"
+        width = step_size + (H if self.attention is not None else 0)
+        width += H + step_embedding if reads_last else 0
+        width += H if decoder_states != "last" else 0
+        self.step_embedding = nn.Embedding(self.horizon, step_embedding) if reads_last else None
         self.mlp = nn.Sequential(
-            nn.Linear(H + context + step_size + step_embedding, mlp_size),
+            nn.Linear(width, mlp_size),
             nn.ReLU(),
             nn.Dropout(dropout),
             nn.Linear(mlp_size, self.width),
@@ -126,6 +135,17 @@ class ForecastNet(nn.Module):
         """(B, lookback, encoder_size), (B, horizon, step_size) -> (B, horizon) point
         forecasts, or (B, horizon, Q) monotone quantiles, or (B, horizon, 2) Gaussian raw
         (mean, pre-softplus scale)."""
+        out, level, scale = self.in_window_units(x_enc, x_step)
+        if level is not None:  # back to the window's level (and amplitude)
+            out = out * scale + level if self.likelihood != "gaussian" else torch.cat(
+                [out[..., :1] + level, out[..., 1:]], dim=-1)
+        return out.squeeze(-1) if self.likelihood is None else out
+
+    def in_window_units(self, x_enc: Tensor, x_step: Tensor
+                        ) -> tuple[Tensor, Tensor | None, Tensor | float]:
+        """The forecast (B, horizon, width) before the window normalisation is inverted,
+        with each window's level (B, 1, 1) and scale (B, 1, 1, or 1.0); level None without
+        `window_norm` (then the forecast is already in the input's units)."""
         level, scale = self._window_statistics(x_enc)
         if level is not None:
             x_enc = self._normalised(x_enc, level, scale, 1 + self.target_lags)
@@ -143,10 +163,7 @@ class ForecastNet(nn.Module):
                 out = monotone_quantiles(out)
         else:
             out = out + shift
-        if level is not None:  # back to the window's level (and amplitude)
-            out = out * scale + level if self.likelihood != "gaussian" else torch.cat(
-                [out[..., :1] + level, out[..., 1:]], dim=-1)
-        return out.squeeze(-1) if self.likelihood is None else out
+        return out, level, scale
 
     def _window_statistics(self, x_enc: Tensor) -> tuple[Tensor | None, Tensor | float]:
         """Mean (B, 1, 1) and scale (B, 1, 1, or 1.0) of the target over each window."""
@@ -166,19 +183,55 @@ class ForecastNet(nn.Module):
 
     def _direct(self, x_enc: Tensor, x_step: Tensor) -> Tensor:
         states, (h_n, _) = self.encoder(x_enc)
-        summary = h_n[-1]  # (B, H): last layer's final state
-        if self.attention is not None:
-            context, _ = self.attention(summary, states)
-            summary = torch.cat([summary, context], dim=-1)
         batch = x_enc.shape[0]
-        parts = [
-            summary[:, None, :].expand(batch, self.horizon, summary.shape[-1]),
-            x_step,
-            self.step_embedding.weight[None].expand(batch, -1, -1),
-        ]
-        if self.step_states:
+        parts = []
+        if self.decoder_states != "aligned" or self.attention is not None:
+            summary = h_n[-1]  # (B, H): last layer's final state
+            if self.attention is not None:
+                context, _ = self.attention(summary, states)
+                summary = (torch.cat([summary, context], dim=-1)
+                           if self.decoder_states != "aligned" else context)
+            parts.append(summary[:, None, :].expand(batch, self.horizon, summary.shape[-1]))
+        parts.append(x_step)
+        if self.step_embedding is not None:
+            parts.append(self.step_embedding.weight[None].expand(batch, -1, -1))
+        if self.decoder_states != "last":
             if states.shape[1] < self.horizon:
-                raise ShapeError(f"step_states=True needs a lookback of at least the horizon "
-                                 f"({self.horizon}), got {states.shape[1]} steps")
+                raise ShapeError(f"decoder_states={self.decoder_states!r} needs a lookback of "
+                                 f"at least the horizon ({self.horizon}), got "
+                                 f"{states.shape[1]} steps")
             parts.append(states[:, -self.horizon:])
         return self.mlp(torch.cat(parts, dim=-1))
+
+
+class WindowUnitsLoss(nn.Module):
+    """`loss` measured in each window's own units: for a network trained through
+    `WindowUnits`, the forecast and the target both minus the window's level, over its
+    scale. Every window then weighs the same, whatever its swings (NeuralForecast's loss)."""
+
+    def __init__(self, loss: nn.Module) -> None:
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, prediction: tuple[Tensor, Tensor, Tensor], target: Tensor) -> Tensor:
+        units, level, scale = prediction
+        return self.loss(units, (target - level[..., 0]) / scale[..., 0])
+
+
+class WindowUnits(nn.Module):
+    """Training view of a ForecastNet with window_norm="standard" for `WindowUnitsLoss`:
+    returns `in_window_units` (its parameters are the network's)."""
+
+    def __init__(self, net: ForecastNet) -> None:
+        super().__init__()
+        if net.window_norm != "standard":
+            raise ConfigError("a loss in window units needs window_norm='standard', got "
+                              f"{net.window_norm!r}")
+        self.net = net
+
+    def forward(self, x_enc: Tensor, x_step: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(forecast in window units, shaped as the network's output; level; scale)."""
+        units, level, scale = self.net.in_window_units(x_enc, x_step)
+        if self.net.likelihood is None:
+            units = units.squeeze(-1)
+        return units, level, scale  # type: ignore[return-value]

@@ -3,7 +3,7 @@
 Layout of ``checkpoint.safetensors``:
 
 - tensors: ``model.<name>`` (weights and buffers), ``best.<name>`` (best weights so far, if
-  any), ``optimizer.<param index>.<key>`` (optimizer state tensors), ``rng.torch`` and
+  any), ``ema.<name>`` (the moving average of the weights, with ``ema_decay``), ``optimizer.<param index>.<key>`` (optimizer state tensors), ``rng.torch`` and
   ``rng.cuda.<device>`` (torch generator states as uint8 tensors);
 - metadata ``lstmkit_checkpoint``: a JSON object with ``format_version``, ``epoch`` (epochs
   completed), ``global_step``, ``history``, early-stopping counters, the optimizer's
@@ -44,6 +44,7 @@ class TrainingCheckpoint:
     optimizer: dict[str, Any]
     meta: dict[str, Any]
     best: dict[str, torch.Tensor] | None = None
+    ema: dict[str, torch.Tensor] | None = None
     torch_rng: torch.Tensor | None = None
     cuda_rng: list[torch.Tensor] = field(default_factory=list)
 
@@ -60,6 +61,8 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: TrainingCheckpoint) -> N
     tensors.update(_prefixed("model.", ckpt.model))
     if ckpt.best is not None:
         tensors.update(_prefixed("best.", ckpt.best))
+    if ckpt.ema is not None:
+        tensors.update(_prefixed("ema.", ckpt.ema))
     opt_tensors, opt_json = _flatten_optimizer(ckpt.optimizer)
     tensors.update(opt_tensors)
     if ckpt.torch_rng is not None:
@@ -120,7 +123,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> TrainingCheckpoint:
     metadata, tensors = _read(path, with_tensors=True)
     meta = _parse_meta(path, metadata)
 
-    groups: dict[str, dict[str, torch.Tensor]] = {"model": {}, "best": {}, "optimizer": {}}
+    groups: dict[str, dict[str, torch.Tensor]] = {"model": {}, "best": {}, "ema": {},
+                                                  "optimizer": {}}
     cuda_rng: dict[int, torch.Tensor] = {}
     torch_rng = None
     for name, tensor in tensors.items():
@@ -144,6 +148,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> TrainingCheckpoint:
         optimizer=optimizer,
         meta=meta,
         best=groups["best"] or None,
+        ema=groups["ema"] or None,
         torch_rng=torch_rng,
         cuda_rng=[cuda_rng[i] for i in sorted(cuda_rng)],
     )

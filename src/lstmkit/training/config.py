@@ -32,6 +32,11 @@ class TrainerConfig:
     instead (cosine then decays over the `max_steps` steps; `warmup_epochs` and `step_size`
     count epochs of the training data's batches); ``plateau`` still acts at epoch ends.
 
+    `ema_decay`: keep an exponential moving average of the weights (updated after every
+    optimizer step, `torch.optim.swa_utils`); validation, early stopping and the weights
+    `fit` leaves in the model are then the averaged ones. Averaging damps the last steps'
+    noise, which on small data is much of the spread between seeds.
+
     `batch_size` is the global batch. `distributed`: None uses data-parallel training when
     torchrun started more than one process (each takes ``batch_size / WORLD_SIZE`` windows of
     every batch; see `lstmkit.training.distributed`), False never, True requires torchrun.
@@ -54,6 +59,7 @@ class TrainerConfig:
     early_stopping_patience: int | None = None
     min_delta: float = 0.0
     restore_best: bool = True
+    ema_decay: float | None = None
     seed: int = 0
     device: str = "auto"
     checkpoint_dir: str | None = None
@@ -80,6 +86,11 @@ class TrainerConfig:
         set_(self, "lr", _check_float("lr", self.lr, positive=True))
         for name in ("weight_decay", "min_lr", "min_delta"):
             set_(self, name, _check_float(name, getattr(self, name), positive=False))
+        if self.ema_decay is not None:
+            decay = _check_float("ema_decay", self.ema_decay, positive=True)
+            if not decay < 1:
+                raise ConfigError(f"ema_decay must be in (0, 1) or None, got {decay}")
+            set_(self, "ema_decay", decay)
         for name in ("clip_norm", "clip_value"):
             if getattr(self, name) is not None:
                 set_(self, name, _check_float(name, getattr(self, name), positive=True))

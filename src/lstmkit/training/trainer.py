@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
 from lstmkit.allocator import keep_freed_memory
@@ -364,6 +365,13 @@ class LRSchedule:
 # ----------------------------------------------------------------------------- Trainer
 
 
+def _moving_average(model: nn.Module, decay: float | None) -> AveragedModel | None:
+    """An exponential moving average of `model`'s weights (None without a decay)."""
+    if decay is None:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 @dataclass
 class _RunState:
     epoch: int = 0  # epochs completed
@@ -371,6 +379,11 @@ class _RunState:
     bad_epochs: int = 0  # epochs since the validation loss last improved
     history: TrainingHistory = field(default_factory=TrainingHistory)
     best_state: dict[str, torch.Tensor] | None = None
+    ema: AveragedModel | None = None  # moving average of the weights (ema_decay)
+
+    def evaluated(self, model: nn.Module) -> nn.Module:
+        """The weights validation judges and training returns: the average, if kept."""
+        return model if self.ema is None else self.ema.module
 
 
 class Trainer:
@@ -438,7 +451,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         steps_per_epoch = _batches_per_epoch(train_set, cfg.batch_size)
         schedule = LRSchedule(optimizer, cfg, steps_per_epoch)
-        run = _RunState()
+        run = _RunState(ema=_moving_average(model, cfg.ema_decay))
         ckpt_file = None
         if cfg.checkpoint_dir is not None:
             ckpt_file = checkpoint_path(cfg.checkpoint_dir)
@@ -473,6 +486,8 @@ class Trainer:
 
         if val_set is not None and cfg.restore_best and run.best_state is not None:
             model.load_state_dict(run.best_state)
+        elif run.ema is not None:
+            model.load_state_dict(run.ema.module.state_dict())
         return run.history
 
     def evaluate(self, model: nn.Module, data: Data, loss_fn: LossFn | None = None) -> float:
@@ -583,6 +598,8 @@ class Trainer:
                 (loss * scale if ctx is not None else loss).backward()
                 clip_gradients(model.parameters(), cfg.clip_norm, cfg.clip_value)
                 optimizer.step()
+                if run.ema is not None:
+                    run.ema.update_parameters(model)
                 run.global_step += 1
                 schedule.batch_done()
 
@@ -606,7 +623,7 @@ class Trainer:
 
         val_loss = None
         if val_set is not None:
-            val_loss = self._mean_loss(model, val_set, loss_fn, shard=True)
+            val_loss = self._mean_loss(run.evaluated(model), val_set, loss_fn, shard=True)
             if not math.isfinite(val_loss):
                 raise TrainingError(
                     f"validation loss is {val_loss} after epoch {epoch}; check the validation "
@@ -621,7 +638,8 @@ class Trainer:
             if history.best_val_loss is None or val_loss < history.best_val_loss - cfg.min_delta:
                 history.best_val_loss, history.best_epoch = val_loss, epoch
                 run.bad_epochs = 0
-                run.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                run.best_state = {k: v.detach().clone()
+                                  for k, v in run.evaluated(model).state_dict().items()}
             else:
                 run.bad_epochs += 1
                 patience = cfg.early_stopping_patience
@@ -744,6 +762,8 @@ class Trainer:
             "rng": other_rng,
             "config": self.config.to_dict(),
         }
+        if run.ema is not None:
+            meta["ema_updates"] = int(run.ema.n_averaged)
         save_checkpoint(
             path,
             TrainingCheckpoint(
@@ -751,6 +771,7 @@ class Trainer:
                 optimizer=optimizer.state_dict(),
                 meta=meta,
                 best=run.best_state,
+                ema=None if run.ema is None else run.ema.module.state_dict(),
                 torch_rng=torch_rng,
                 cuda_rng=cuda_rng,
             ),
@@ -778,7 +799,11 @@ class Trainer:
                 global_step=int(meta["global_step"]),
                 bad_epochs=int(meta["bad_epochs"]),
                 history=history,
+                ema=_moving_average(model, self.config.ema_decay),
             )
+            if run.ema is not None and ckpt.ema is not None:
+                run.ema.module.load_state_dict(ckpt.ema)
+                run.ema.n_averaged.fill_(int(meta["ema_updates"]))
         except (KeyError, ValueError, TypeError, RuntimeError) as exc:
             raise CheckpointError(
                 f"checkpoint {path} cannot be resumed with this model and config: "
