@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +157,27 @@ def test_max_steps_from_the_config_file_bounds_every_fold(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert len(steps) == 2 * 3  # one fit per fold
     assert yaml.safe_load((tmp_path / "bt" / "config.yaml").read_text())["max_steps"] == 3
+
+
+def test_per_window_training_options_reach_the_model_from_a_config_file(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    options = {"window_norm": "standard", "decoder_states": "aligned", "window_loss": True,
+               "partial_windows": True, "ema_decay": 0.9}
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"data": str(data), "time_col": "when", "target": "load",
+                                      "horizon": 6, "lookback": 24, "hidden_size": 8,
+                                      "num_layers": 1, "seasonal_lags": [], **options}))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["forecast", "--config", str(config), "--output", str(out),
+                                 "--epochs", "1", "--folds", "1", "--fold-length", "6",
+                                 "--baselines", "naive"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "model" / "config.json").read_text())["config"]
+    assert {k: saved[k] for k in options} == options
+    assert len(pd.read_csv(out / "forecast.csv")) == 6
+    config.write_text(config.read_text().replace("decoder_states: aligned",
+                                                 "decoder_states: first"))
+    bad = runner.invoke(app, ["forecast", "--config", str(config), "--output",
+                              str(tmp_path / "bad"), "--epochs", "1"])
+    assert bad.exit_code != 0
+    assert "decoder_states must be one of ('last', 'aligned', 'both'), got 'first'" in bad.output

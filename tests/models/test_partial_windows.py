@@ -104,10 +104,13 @@ def test_known_targets_loss_is_the_loss_over_the_known_steps(loss: nn.Module, wi
     assert torch.equal(KnownTargetsLoss(loss)(prediction, full), loss(prediction, full))
 
 
-def test_partial_windows_train_differently_and_round_trip(tmp_path) -> None:
+@pytest.mark.parametrize("strategy", ["direct", "seq2seq"])
+def test_partial_windows_train_differently_and_round_trip(strategy: str, tmp_path) -> None:
     df = frame(200)
-    with_partial = small(max_epochs=2).fit(df)
-    without = small(max_epochs=2, partial_windows=False).fit(df)
+    with_partial = small(max_epochs=2, strategy=strategy).fit(df)
+    without = small(max_epochs=2, strategy=strategy, partial_windows=False).fit(df)
+    assert all(np.isfinite(p.detach().numpy()).all()
+               for p in with_partial.network_.parameters())
     assert np.isfinite(with_partial.history_.train_losses).all()
     assert not np.allclose(with_partial.predict()["y"], without.predict()["y"])
     with_partial.save(tmp_path / "m")
