@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from lstmkit.data.window_dataset import WindowDataset
-from lstmkit.errors import ConfigError
+from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.models.forecaster import LSTMForecaster
 from lstmkit.nn.distribution import GaussianNLLLoss, KnownTargetsLoss, PinballLoss
 
@@ -119,3 +119,17 @@ def test_partial_windows_train_differently_and_round_trip(strategy: str, tmp_pat
     pd.testing.assert_frame_equal(loaded.predict(), with_partial.predict())
     with pytest.raises(ConfigError, match="partial_windows must be True or False, got 'yes'"):
         small(partial_windows="yes").fit(df)
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_validation_split_that_leaves_no_training_window_is_explained(partial: bool) -> None:
+    # 3 windows: the last is validation, the horizon before it swallows the other two
+    model = small(lookback=24, horizon=6, seasonal_lags="auto", validation_fraction=0.1,
+                  partial_windows=partial)
+    if partial:  # partial windows reach up to the first validation target: training remains
+        model.fit(frame(200))
+        return
+    with pytest.raises(DataValidationError,
+                       match=r"validation_fraction=0.1 leaves no training window.*seasonal lag "
+                             r"168; lengths are \{'y': 200\}"):
+        model.fit(frame(200))

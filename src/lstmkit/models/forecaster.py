@@ -252,6 +252,13 @@ class LSTMForecaster(BaseEstimator):
         train_end = None
         if self.partial_windows and self._net_horizon > 1:
             train, train_end = self._partial_origins(design, spec, val)
+        if len(train) == 0:
+            raise DataValidationError(
+                f"validation_fraction={self.validation_fraction} leaves no training window: "
+                f"the {len(val)} validation window(s) and the horizon before them take every "
+                f"row after lookback {self.lookback} + seasonal lag {spec.max_lag}; lengths "
+                f"are {_lengths(design)}. Give more rows, a shorter lookback or fewer "
+                f"seasonal lags, or set validation_fraction=0")
         return Prepared(spec, scalers, design, train, val, self._network(spec, series.frame),
                         train_end)
 

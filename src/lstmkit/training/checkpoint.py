@@ -3,7 +3,8 @@
 Layout of ``checkpoint.safetensors``:
 
 - tensors: ``model.<name>`` (weights and buffers), ``best.<name>`` (best weights so far, if
-  any), ``ema.<name>`` (the moving average of the weights, with ``ema_decay``), ``optimizer.<param index>.<key>`` (optimizer state tensors), ``rng.torch`` and
+  any), ``ema.<name>`` (the moving average of the weights, with ``ema_decay``),
+  ``optimizer.<param index>.<key>`` (optimizer state tensors), ``rng.torch`` and
   ``rng.cuda.<device>`` (torch generator states as uint8 tensors);
 - metadata ``lstmkit_checkpoint``: a JSON object with ``format_version``, ``epoch`` (epochs
   completed), ``global_step``, ``history``, early-stopping counters, the optimizer's
