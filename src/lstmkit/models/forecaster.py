@@ -53,10 +53,10 @@ from lstmkit.nn.distribution import (
     head_width,
 )
 from lstmkit.nn.forecast_net import (
-    DECODER_STATES,
     ForecastNet,
     WindowUnits,
     WindowUnitsLoss,
+    check_decoder_states,
     check_window_norm,
 )
 from lstmkit.training import TrainingHistory
@@ -543,9 +543,7 @@ class LSTMForecaster(BaseEstimator):
         for name in ("window_loss", "partial_windows"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.decoder_states not in DECODER_STATES:
-            raise ConfigError(f"decoder_states must be one of {DECODER_STATES}, got "
-                              f"{self.decoder_states!r}")
+        check_decoder_states(self.decoder_states)
         if self.decoder_states != "last" and (self.strategy != "direct"
                                               or self.lookback < self.horizon):
             raise ConfigError(
@@ -648,9 +646,8 @@ class LSTMForecaster(BaseEstimator):
         # the horizon after the last training origin must not reach the validation targets
         gap = self._net_horizon
         train = origins[~is_val]
-        first_val = pd.Series(origins[is_val]).groupby(uid[is_val]).transform("min").to_numpy()
-        val_start = dict(zip(uid[is_val], first_val, strict=True))
-        keep = train + gap <= np.array([val_start.get(u, np.inf) for u in design.ids[train]])
+        val_start = pd.Series(origins[is_val]).groupby(uid[is_val]).min()
+        keep = train + gap <= val_start.reindex(design.ids[train]).fillna(np.inf).to_numpy()
         return train[keep][:: self.train_stride], origins[is_val]
 
     def _partial_origins(self, design: Design, spec: DesignSpec, val: np.ndarray | None
@@ -659,12 +656,12 @@ class LSTMForecaster(BaseEstimator):
         validation target, else its last row + 1), and that end per origin."""
         first_val = {} if val is None else (
             pd.Series(val).groupby(design.ids[val]).min().to_dict())
-        end = {uid: first_val.get(uid, stop) - start
-               for uid, (start, stop) in design.segments.items()}
+        uids = list(design.segments)
+        known_end = np.array([first_val.get(u, design.segments[u][1]) for u in uids],
+                             dtype=np.int64)  # absolute row, per series
+        end = {u: int(e) - design.segments[u][0] for u, e in zip(uids, known_end, strict=True)}
         origins = design.origins(self.lookback, 1, spec.max_lag, end=end)[:: self.train_stride]
-        ids = design.ids[origins]
-        starts = np.array([design.segments[u][0] for u in ids], dtype=np.int64)
-        return origins, starts + np.array([end[u] for u in ids], dtype=np.int64)
+        return origins, known_end[pd.Index(uids).get_indexer(design.ids[origins])]
 
     def training_windows(self, p: Prepared) -> WindowDataset:
         """The training windows of `p` (partial ones masked past their known rows)."""

@@ -57,6 +57,13 @@ def check_window_norm(window_norm: str | None, likelihood: str | None) -> None:
                           "with likelihood='gaussian' use window_norm='center'")
 
 
+def check_decoder_states(decoder_states: str) -> None:
+    """Refuse an unknown `decoder_states`."""
+    if decoder_states not in DECODER_STATES:
+        raise ConfigError(f"decoder_states must be one of {DECODER_STATES}, "
+                          f"got {decoder_states!r}")
+
+
 class ForecastNet(nn.Module):
     """Encoder-decoder forecaster over precomputed encoder and step features."""
 
@@ -80,9 +87,7 @@ class ForecastNet(nn.Module):
         decoder_states: Literal["last", "aligned", "both"] = "last",
     ) -> None:
         super().__init__()
-        if decoder_states not in DECODER_STATES:
-            raise ConfigError(f"decoder_states must be one of {DECODER_STATES}, "
-                              f"got {decoder_states!r}")
+        check_decoder_states(decoder_states)
         if decoder_states != "last" and strategy != "direct":
             raise ConfigError(f"decoder_states={decoder_states!r} is a direct-strategy decoder "
                               f"input; strategy={strategy!r} decodes step by step")
@@ -184,14 +189,13 @@ class ForecastNet(nn.Module):
     def _direct(self, x_enc: Tensor, x_step: Tensor) -> Tensor:
         states, (h_n, _) = self.encoder(x_enc)
         batch = x_enc.shape[0]
+        summary = h_n[-1]  # (B, H): last layer's final state
+        shared = [] if self.decoder_states == "aligned" else [summary]
+        if self.attention is not None:
+            shared.append(self.attention(summary, states)[0])
         parts = []
-        if self.decoder_states != "aligned" or self.attention is not None:
-            summary = h_n[-1]  # (B, H): last layer's final state
-            if self.attention is not None:
-                context, _ = self.attention(summary, states)
-                summary = (torch.cat([summary, context], dim=-1)
-                           if self.decoder_states != "aligned" else context)
-            parts.append(summary[:, None, :].expand(batch, self.horizon, summary.shape[-1]))
+        if shared:  # the same for every step
+            parts.append(torch.cat(shared, dim=-1)[:, None, :].expand(batch, self.horizon, -1))
         parts.append(x_step)
         if self.step_embedding is not None:
             parts.append(self.step_embedding.weight[None].expand(batch, -1, -1))
