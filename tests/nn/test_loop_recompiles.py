@@ -20,7 +20,10 @@ def counter(monkeypatch, request):
     monkeypatch.setattr(loops, "CHUNK_STEPS", CHUNKS)
     monkeypatch.setattr(loops, "_compiled", {})
     monkeypatch.setattr(loops, "_compile_broken", None)
-    monkeypatch.setattr(torch, "compile", lambda fn, **kw: compile(fn, backend=counting, **kw))
+    def counted(fn, options=None, **kw):  # inductor's options mean nothing to this backend
+        return compile(fn, backend=counting, **kw)
+
+    monkeypatch.setattr(torch, "compile", counted)
     torch._dynamo.reset()
     yield counting
     torch._dynamo.reset()

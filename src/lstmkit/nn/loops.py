@@ -95,9 +95,9 @@ def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
 #
 # Each forward step is one product of its input [x_t, h_{t-1}] with [W_ih, W_hh] (no (T, B, 4H)
 # input projection goes through memory) followed by one fused pointwise kernel; the loop keeps
-# the steps' inputs and gate activations. The backward loop walks time in reverse and collects
-# dA_t, the gradient of the gate pre-activations, for every step. Both weight gradients are then
-# one large matrix product per chunk ([W_ih, W_hh]' = Σ_t dA_tᵀ·[x_t, h_{t-1}]).
+# the states and gate activations. The backward loop walks time in reverse and collects dA_t,
+# the gradient of the gate pre-activations, for every step. Each weight gradient is then one
+# large matrix product per chunk (W_ih' = Σ_t dA_tᵀ·x_t, W_hh' = Σ_t dA_tᵀ·h_{t-1}).
 #
 # Time runs in chunks whose lengths come from CHUNK_STEPS; the compiled code of a chunk has
 # symbolic batch and hidden sizes, so any sequence length, batch size and hidden size reuses the
@@ -133,23 +133,21 @@ def lstm_forward_chunk(
     valid: Tensor | None,
     h_mask: Tensor | None,
 ) -> tuple[Tensor, ...]:
-    """Forward loop over the K steps of x (K, B, I), no autograd -> (hs, cs, tanh_cs, gates,
-    inputs, h_K, c_K). `weight` (4H, I + H) is [W_ih, W_hh]: each step is one product of its
-    input [x_t, h] with it, so the input projection never goes through memory as a (K, B, 4H)
-    tensor.
+    """Forward loop over the K steps of x (K, B, I), no autograd -> (hs, cs, tanh_cs, i, f, g,
+    o, h_K, c_K). `weight` (4H, I + H) is [W_ih, W_hh]: each step is one product of its input
+    [x_t, h] with it, so the input projection never goes through memory as a (K, B, 4H) tensor.
 
     hs, cs (K + 1, B, H) hold the state before the first step and after each step; tanh_cs
-    (K, B, H) is tanh of the cell state after each step; gates (K, B, 4, H) holds the activated
-    gates i, f, g, o; inputs (K, B, I + H) the steps' [x_t, h] (h masked); h_K, c_K is the final
-    state as tensors of their own. Each list is stacked once, so the compiled kernels write
-    every step straight into its slot.
+    (K, B, H) is tanh of the cell state after each step; i, f, g, o (K, B, H) the activated
+    gates; h_K, c_K is the final state as tensors of their own. Each list is stacked once and
+    holds pointwise results only, so the compiled kernels write every step straight into its
+    slot (a stack of stacks, or of a matrix product's input, would be copied once more).
     """
     batch, hidden = h.shape
-    hs, cs, tanh_cs, saved_gates, inputs = [h], [c], [], [], []
+    hs, cs, tanh_cs, saved_gates = [h], [c], [], ([], [], [], [])
     for t in range(x.shape[0]):
         h_in = h if h_mask is None else h * h_mask
-        inputs.append(torch.cat([x[t], h_in], dim=1))
-        gates = (inputs[-1] @ weight.t()).view(batch, 4, hidden)
+        gates = (torch.cat([x[t], h_in], dim=1) @ weight.t()).view(batch, 4, hidden)
         if bias is not None:
             # added in the pointwise kernel: an addmm's bias copy costs more
             gates = gates + bias.view(4, hidden)
@@ -172,8 +170,9 @@ def lstm_forward_chunk(
         hs.append(h)
         cs.append(c)
         tanh_cs.append(tanh_c)
-        saved_gates.append(torch.stack([i, f, g, o], dim=1))
-    return (*(torch.stack(s) for s in (hs, cs, tanh_cs, saved_gates, inputs)), h, c)
+        for saved, gate in zip(saved_gates, (i, f, g, o), strict=True):
+            saved.append(gate)
+    return (*(torch.stack(s) for s in (hs, cs, tanh_cs, *saved_gates)), h, c)
 
 
 def lstm_backward_chunk(
@@ -182,7 +181,10 @@ def lstm_backward_chunk(
     d_c: Tensor,
     cs: Tensor,
     tanh_cs: Tensor,
-    gates: Tensor,
+    gate_i: Tensor,
+    gate_f: Tensor,
+    gate_g: Tensor,
+    gate_o: Tensor,
     weight_hh: Tensor,
     peephole: Tensor | None,
     valid: Tensor | None,
@@ -191,11 +193,11 @@ def lstm_backward_chunk(
     """Reverse loop over one chunk -> (dA (K, B, 4H) gate pre-activation grads, dh, dc before it).
 
     d_out (K, B, H) is the gradient of the chunk's outputs, d_h, d_c that of its final state;
-    cs, tanh_cs and gates are as `lstm_forward_chunk` returned them.
+    cs, tanh_cs and the gates are as `lstm_forward_chunk` returned them.
     """
     d_gates = []
-    for t in range(gates.shape[0] - 1, -1, -1):
-        i, f, g, o = gates[t].unbind(1)
+    for t in range(gate_i.shape[0] - 1, -1, -1):
+        i, f, g, o = gate_i[t], gate_f[t], gate_g[t], gate_o[t]
         c_prev, tanh_c = cs[t], tanh_cs[t]
         # flattening keeps inductor from fusing the previous step's product into an addmm
         d_hn = (d_h.view(-1) + d_out[t].view(-1)).view(d_h.shape)
@@ -235,6 +237,9 @@ def _part(x: Tensor | None, start: int, stop: int) -> Tensor | None:
     return None if x is None else x[start:stop]
 
 
+SAVED_PER_CHUNK = 7  # hs, cs, tanh_cs, i, f, g, o
+
+
 class _LSTMSequence(torch.autograd.Function):
     """LSTM layer over a whole sequence, input projection included, with the backward above."""
 
@@ -250,7 +255,7 @@ class _LSTMSequence(torch.autograd.Function):
                                         weight, _fresh(bias), h, c, loop_peephole,
                                         _fresh(_part(valid, start, stop)), h_mask)
             outputs.append(hs[1:])
-            saved += chunk  # what the backward needs: cs, tanh_cs, gates, inputs
+            saved += [hs, *chunk]  # what the backward needs: hs, cs, tanh_cs, i, f, g, o
         out = torch.cat(outputs)
         ctx.compile, ctx.bounds = compile, bounds
         ctx.has_bias = bias is not None
@@ -274,12 +279,15 @@ class _LSTMSequence(torch.autograd.Function):
         d_h, d_c = _fresh(d_h), _fresh(d_c)
         for k in range(len(ctx.bounds) - 1, -1, -1):
             start, stop = ctx.bounds[k]
-            cs, tanh_cs, gates, inputs = saved[4 * k: 4 * k + 4]
+            hs, cs, tanh_cs, *gates = saved[SAVED_PER_CHUNK * k: SAVED_PER_CHUNK * (k + 1)]
             d_a, d_h, d_c = run_loop(lstm_backward_chunk, ctx.compile, _fresh(d_out[start:stop]),
-                                     d_h, d_c, cs, tanh_cs, gates, *loop_weights,
+                                     d_h, d_c, cs, tanh_cs, *gates, *loop_weights,
                                      _fresh(_part(valid, start, stop)), h_mask)
             flat_da = d_a.flatten(0, 1)  # (K*B, 4H)
-            d_weight_t.addmm_(inputs.flatten(0, 1).t(), flat_da)
+            # each step's input was [x_t, h_{t-1}] (h masked): x and the saved states rebuild it
+            h_prev = hs[:-1] if h_mask is None else hs[:-1] * h_mask
+            d_weight_t[:n_in].addmm_(x[start:stop].flatten(0, 1).t(), flat_da)
+            d_weight_t[n_in:].addmm_(h_prev.flatten(0, 1).t(), flat_da)
             if d_x is not None:
                 torch.mm(flat_da, weight_ih, out=d_x[start:stop].flatten(0, 1))
             if d_bias is not None:
@@ -317,6 +325,9 @@ def lstm_layer_fast(
 # ---------------------------------------------------------------------------------------------
 
 RECOMPILE_LIMIT = 64
+# the host code that calls a chunk's kernels step after step is C++, not Python: a loop of
+# small kernels spends a good part of its time in that code (about 5% of an LSTM step)
+COMPILE_OPTIONS = {"cpp_wrapper": True}
 # loops written for symbolic sizes: fresh inputs only, no parameters (whose sizes dynamo fixes)
 _SYMBOLIC_SIZES = (lstm_forward_chunk, lstm_backward_chunk)
 _compiled: dict[Callable, Callable] = {}
@@ -366,7 +377,7 @@ def _compiled_version(loop: Callable) -> Callable:
             # symbolic sizes from the first call; without duck sizing, sizes that happen to be
             # equal (batch 64, hidden 64) are not assumed equal forever after
             patch = torch.fx.experimental._config.patch(use_duck_shape=False)
-            _compiled[loop] = patch(torch.compile(loop, dynamic=True))
+            _compiled[loop] = patch(torch.compile(loop, dynamic=True, options=COMPILE_OPTIONS))
         else:  # the GRU loop: specialised, a size that changes becomes dynamic
-            _compiled[loop] = torch.compile(loop)
+            _compiled[loop] = torch.compile(loop, options=COMPILE_OPTIONS)
     return _compiled[loop]
