@@ -22,6 +22,7 @@ from lstmkit.training import (
     read_checkpoint_meta,
 )
 from lstmkit.training.checkpoint import METADATA_KEY
+from lstmkit.training.trainer import ema_decay_at
 
 
 class SmallLSTM(nn.Module):
@@ -256,8 +257,11 @@ def test_weight_average_is_the_moving_average_of_the_steps(tmp_path: Path) -> No
     averaged = fresh_model()
     Trainer(config(tmp_path / "ema", max_steps=3, lr_schedule="constant", checkpoint_dir=None,
                    ema_decay=0.25)).fit(averaged, train)
-    for name, value in averaged.state_dict().items():  # first update copies, then EMA
-        expected = 0.25 * (0.25 * steps[0][name] + 0.75 * steps[1][name]) + 0.75 * steps[2][name]
+    # the first update copies; then decay min(0.25, (1 + n) / (10 + n)): 2/11, then 0.25
+    d1, d2 = 2 / 11, 0.25
+    for name, value in averaged.state_dict().items():
+        first_two = d1 * steps[0][name] + (1 - d1) * steps[1][name]
+        expected = d2 * first_two + (1 - d2) * steps[2][name]
         torch.testing.assert_close(value, expected, rtol=1e-6, atol=1e-7)
     assert not same_weights(averaged, fresh_model())
 
@@ -273,6 +277,12 @@ def test_weight_average_survives_a_resume(tmp_path: Path) -> None:
     history = Trainer(config(tmp_path / "b", resume=True, ema_decay=0.9)).fit(resumed, train, val)
     assert same_weights(resumed, reference)
     assert without_seconds(history) == without_seconds(full)
+
+
+def test_moving_average_decay_warms_up_to_ema_decay() -> None:
+    assert ema_decay_at(0.995, 1) == pytest.approx(2 / 11)
+    assert ema_decay_at(0.995, 250) == pytest.approx(251 / 260)
+    assert ema_decay_at(0.9, 1000) == 0.9  # reached after 80 updates
 
 
 @pytest.mark.parametrize("decay", [0.0, 1.0, -0.5, "0.9"])

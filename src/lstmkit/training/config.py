@@ -35,7 +35,9 @@ class TrainerConfig:
     `ema_decay`: keep an exponential moving average of the weights (updated after every
     optimizer step, `torch.optim.swa_utils`); validation, early stopping and the weights
     `fit` leaves in the model are then the averaged ones. Averaging damps the last steps'
-    noise, which on small data is much of the spread between seeds.
+    noise, which on small data is much of the spread between seeds. The decay warms up: update
+    n uses min(ema_decay, (1 + n) / (10 + n)), so the initial weights are gone from the average
+    after a few dozen steps, whatever the decay.
 
     `batch_size` is the global batch. `distributed`: None uses data-parallel training when
     torchrun started more than one process (each takes ``batch_size / WORLD_SIZE`` windows of

@@ -365,11 +365,28 @@ class LRSchedule:
 # ----------------------------------------------------------------------------- Trainer
 
 
+EMA_WARMUP = 10  # the average's decay at update n is min(ema_decay, (1 + n) / (10 + n))
+
+
+def ema_decay_at(decay: float, updates: int) -> float:
+    """The decay of the moving average's update after `updates` earlier ones.
+
+    Short of ``decay`` while few steps are averaged (TensorFlow's ``num_updates`` rule), so
+    the random initial weights leave the average after a few dozen steps rather than after
+    several times 1 / (1 - decay)."""
+    return min(decay, (1 + updates) / (EMA_WARMUP + updates))
+
+
 def _moving_average(model: nn.Module, decay: float | None) -> AveragedModel | None:
     """An exponential moving average of `model`'s weights (None without a decay)."""
     if decay is None:
         return None
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor],
+               updates: torch.Tensor) -> None:
+        get_ema_multi_avg_fn(ema_decay_at(decay, int(updates)))(averaged, current, updates)
+
+    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
 @dataclass
