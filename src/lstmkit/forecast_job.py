@@ -71,7 +71,7 @@ class ForecastConfig:
     seasonal_lags: list[int] | str = "auto"
     past_covariates: list[str] = field(default_factory=list)
     future_covariates: list[str] = field(default_factory=list)
-    calendar: bool = True
+    calendar: bool | list[str] = True
     fourier: dict[float, int] = field(default_factory=dict)
     scaler: str = "standard"
     target_transform: str | None = None

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from lstmkit.errors import ConfigError, DataValidationError
+from lstmkit.models.forecast_design import default_calendar
 from lstmkit.models.forecaster import LSTMForecaster
 
 
@@ -257,3 +258,14 @@ def test_aligned_decoder_model_round_trips_and_refuses_what_it_cannot_do(tmp_pat
     with pytest.raises(ConfigError, match="window_loss=True .* needs window_norm='standard', "
                                           "got 'center'"):
         small(window_norm="center", window_loss=True).fit(df)
+
+
+def test_default_calendar_leaves_out_yearly_terms_below_two_years_of_data() -> None:
+    df = seasonal_ar(300)  # hourly, under two weeks
+    model = small(max_steps=1, calendar=True).fit(df)
+    assert model.spec_.calendar == ("hour", "dayofweek")
+    assert default_calendar("30min", pd.Timedelta(days=729)) == ("hour", "dayofweek")
+    assert default_calendar("30min", pd.Timedelta(days=730)) == ("hour", "dayofweek", "dayofyear")
+    assert default_calendar("MS", pd.Timedelta(days=365)) == ()
+    assert default_calendar("MS", pd.Timedelta(days=4000)) == ("month",)
+    assert default_calendar("D") == ("dayofweek", "dayofyear")  # no span: all terms

@@ -49,16 +49,29 @@ def default_seasonal_lags(freq: str) -> tuple[int, ...]:
     return ()
 
 
-def default_calendar(freq: str) -> tuple[str, ...]:
-    """Calendar features that vary at this frequency."""
+YEARLY_TERMS = ("dayofyear", "month")
+MIN_YEARLY_SPAN = pd.Timedelta(days=730)
+
+
+def default_calendar(freq: str, span: pd.Timedelta | None = None) -> tuple[str, ...]:
+    """Calendar features that vary at this frequency.
+
+    With `span` (the training data's first to last timestamp) under two years the yearly
+    terms are left out: one year shows each day of the year once, nothing a network can learn
+    a yearly shape from, and a holiday season near the end of the data then gets the inputs
+    of days it has never seen."""
     seconds = step_seconds(freq)
     if seconds is not None and seconds < 86400:
-        return ("hour", "dayofweek", "dayofyear")
-    if seconds is not None and seconds < 7 * 86400:
-        return ("dayofweek", "dayofyear")
-    if seconds is not None:
-        return ("dayofyear",)
-    return ("month",)
+        terms: tuple[str, ...] = ("hour", "dayofweek", "dayofyear")
+    elif seconds is not None and seconds < 7 * 86400:
+        terms = ("dayofweek", "dayofyear")
+    elif seconds is not None:
+        terms = ("dayofyear",)
+    else:
+        terms = ("month",)
+    if span is not None and span < MIN_YEARLY_SPAN:
+        terms = tuple(t for t in terms if t not in YEARLY_TERMS)
+    return terms
 
 
 @dataclass

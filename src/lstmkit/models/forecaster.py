@@ -94,7 +94,8 @@ class LSTMForecaster(BaseEstimator):
             models only use lags >= horizon, whose values are known at the origin.
         past_covariates: columns observed up to the origin only (e.g. measured temperature).
         future_covariates: columns known for the forecast steps too (e.g. a work-day flag).
-        calendar: True ("auto" features for the frequency), False, or feature names.
+        calendar: True ("auto" features for the frequency; the yearly ones only from two
+            years of training data on), False, or feature names.
         fourier: {period in steps: number of sin/cos pairs}.
         scaler: "standard", "minmax", "robust" or "none", per series, fitted in `fit`.
         target_transform: None, "log" or "log1p": applied to the target before scaling and
@@ -612,7 +613,8 @@ class LSTMForecaster(BaseEstimator):
             logger.info("seasonal lags %s are shorter than the horizon and not used",
                         sorted(set(lags) - set(usable)))
         if self.calendar is True:
-            calendar = default_calendar(series.freq)
+            times = series.frame["ds"]
+            calendar = default_calendar(series.freq, times.max() - times.min())
         elif self.calendar is False:
             calendar = ()
         else:
