@@ -14,7 +14,8 @@ forecast) and `decoder_states="both"` (step k also reads the encoder state align
 aligned states (`decoder_states="aligned"`), the loss is measured in each window's
 standardised units (`window_loss=True`) and the windows whose horizon runs past the training
 data count too (`partial_windows=True`) — and forecasts with the moving average of its
-weights (`ema_decay=0.995`), which NeuralForecast does not have.
+weights (`ema_decay=0.995`, warming up from a fast average), which NeuralForecast does not
+have.
 """
 
 from __future__ import annotations
