@@ -53,9 +53,13 @@ def test_nproc_2_writes_the_single_process_results(
         numbers = a.select_dtypes("number").columns
         pd.testing.assert_frame_equal(a.drop(columns=numbers), b.drop(columns=numbers))
         np.testing.assert_allclose(b[numbers], a[numbers], rtol=1e-4, atol=1e-6)
+    # averaging two half-batch gradients rounds differently from one full-batch mean; Adam
+    # scales that rounding up for weights whose gradients are near zero (the decoder MLP's:
+    # up to 2.4e-5 here, the LSTM's 5e-8). A rank training on its own half alone is off by far
+    # more.
     expected, got = _weights(single), _weights(ddp)
     for key, tensor in expected.items():
-        assert ((got[key] - tensor).norm() / tensor.norm()).item() < 1e-5, key
+        assert ((got[key] - tensor).norm() / tensor.norm()).item() < 1e-4, key
 
 
 def test_nproc_must_match_torchrun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
