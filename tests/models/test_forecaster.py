@@ -269,3 +269,8 @@ def test_default_calendar_leaves_out_yearly_terms_below_two_years_of_data() -> N
     assert default_calendar("MS", pd.Timedelta(days=365)) == ()
     assert default_calendar("MS", pd.Timedelta(days=4000)) == ("month",)
     assert default_calendar("D") == ("dayofweek", "dayofyear")  # no span: all terms
+
+
+def test_calendar_given_as_one_string_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"calendar must be True, False or a list.*'hour'"):
+        small(max_steps=1, calendar="hour").fit(seasonal_ar(300))

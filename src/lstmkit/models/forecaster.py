@@ -617,6 +617,10 @@ class LSTMForecaster(BaseEstimator):
             calendar = default_calendar(series.freq, times.max() - times.min())
         elif self.calendar is False:
             calendar = ()
+        elif isinstance(self.calendar, str):
+            raise ConfigError(
+                f"calendar must be True, False or a list of feature names such as "
+                f"['hour', 'dayofweek'], got {self.calendar!r}")
         else:
             calendar = tuple(self.calendar)
         return DesignSpec(
