@@ -271,6 +271,7 @@ def test_default_calendar_leaves_out_yearly_terms_below_two_years_of_data() -> N
     assert default_calendar("D") == ("dayofweek", "dayofyear")  # no span: all terms
 
 
-def test_calendar_given_as_one_string_is_refused() -> None:
-    with pytest.raises(ConfigError, match=r"calendar must be True, False or a list.*'hour'"):
-        small(max_steps=1, calendar="hour").fit(seasonal_ar(300))
+@pytest.mark.parametrize("calendar", ["hour", None, 3])
+def test_calendar_that_is_not_a_list_is_refused(calendar: object) -> None:
+    with pytest.raises(ConfigError, match=r"calendar must be True, False or a list.*got"):
+        small(max_steps=1, calendar=calendar).fit(seasonal_ar(300))

@@ -617,7 +617,7 @@ class LSTMForecaster(BaseEstimator):
             calendar = default_calendar(series.freq, times.max() - times.min())
         elif self.calendar is False:
             calendar = ()
-        elif isinstance(self.calendar, str):
+        elif not isinstance(self.calendar, list | tuple):
             raise ConfigError(
                 f"calendar must be True, False or a list of feature names such as "
                 f"['hour', 'dayofweek'], got {self.calendar!r}")
