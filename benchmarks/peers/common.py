@@ -42,6 +42,7 @@ class Task:
     max_train_classical: int  # classical models see at most this many rows before an origin
     classical: list[str] = field(default_factory=list)
     seed_per_repeat: bool = True  # repeat r trains with seed net.seed + r
+    validation: bool = False  # the folds one test period earlier (see `task_series`)
 
     def to_json(self) -> dict[str, Any]:
         """Plain-dict form (sent to the child processes)."""
@@ -68,6 +69,15 @@ def load_series(dataset: str) -> pd.DataFrame:
         ds = pd.date_range("1949-01-01", periods=len(AirPassengers), freq="MS")
         return pd.DataFrame({"ds": ds, "y": np.asarray(AirPassengers, dtype="float64")})
     raise ValueError(f"unknown dataset {dataset!r}; use vic_electricity or air_passengers")
+
+
+def task_series(task: Task) -> pd.DataFrame:
+    """The task's series; with `validation` without its last folds × fold_length rows, so the
+    folds fall one test period earlier and settings can be chosen without the test folds."""
+    frame = load_series(task.dataset)
+    if task.validation:
+        frame = frame.iloc[: len(frame) - task.folds * task.fold_length]
+    return frame.reset_index(drop=True)
 
 
 def make_folds(task: Task, n: int) -> list[Fold]:

@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from adapters import ADAPTERS, NEURAL  # noqa: E402
-from common import NetConfig, Task, load_series, make_folds, score  # noqa: E402
+from common import NetConfig, Task, make_folds, score, task_series  # noqa: E402
 
 DATASETS: dict[str, dict[str, Any]] = {
     "vic_electricity": dict(
@@ -69,7 +69,7 @@ def child(name: str, task_path: Path, out_path: Path, repeat: int) -> None:
     task.net.seed += repeat
     torch.set_num_threads(task.net.threads)
     torch.set_default_dtype(torch.float32)
-    frame = load_series(task.dataset)
+    frame = task_series(task)
     y = frame["y"].to_numpy("float64")
     ds = frame["ds"]
     adapter = adapters.load(name, task)
@@ -107,7 +107,8 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
     classical = [] if args.no_classical else list(spec["classical"])
     return Task(dataset=dataset, freq=spec["freq"], season=spec["season"], net=net,
                 folds=folds, fold_length=spec["fold_length"],
-                max_train_classical=spec["max_train_classical"], classical=classical)
+                max_train_classical=spec["max_train_classical"], classical=classical,
+                validation=args.validation)
 
 
 def run_child(name: str, task_path: Path, out_dir: Path, repeat: int, threads: int,
@@ -258,7 +259,8 @@ def describe(task: Task) -> str:
             f"batch {n.batch_size}, {n.steps} optimisation steps per fold, Adam lr {n.lr}, "
             f"MAE loss, float32, seed {n.seed} + repeat index; MASE scale: seasonal naive "
             f"({task.season}) in-sample error of each fold's training part; metrics are means "
-            "over folds")
+            "over folds" + ("; VALIDATION folds: the series without its last "
+                            f"{task.folds * task.fold_length} rows" if task.validation else ""))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -275,6 +277,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="1 repeat, 1 fold, at most 20 steps: checks the whole pipeline")
     parser.add_argument("--no-classical", action="store_true")
+    parser.add_argument("--validation", action="store_true",
+                        help="score on the folds one test period earlier (the series without "
+                             "its last folds x fold_length rows): for choosing settings")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child")
     parser.add_argument("--output", type=Path, default=HERE / "results")
     parser.add_argument("--reuse", action="store_true",
@@ -307,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"--reuse: {task_path} holds another configuration; drop --reuse "
                              "or use another --output")
         task_path.write_text(task_json)
-        y = load_series(dataset)["y"].to_numpy("float64")
+        y = task_series(task)["y"].to_numpy("float64")
         before = os.getloadavg()
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         for repeat in range(args.repeats):
