@@ -102,6 +102,8 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
     folds = spec["folds"] if args.folds is None else args.folds
     if args.steps is not None:
         net.steps = args.steps
+    if args.lr is not None:
+        net.lr = args.lr
     if args.quick:
         net.steps, folds = min(net.steps, 20), 1
     classical = [] if args.no_classical else list(spec["classical"])
@@ -272,6 +274,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=None, help="optimisation steps per fold")
     parser.add_argument("--folds", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None,
+                        help="Adam learning rate of every network (default 1e-3)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
