@@ -22,6 +22,8 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "neuralforecast_window_scaled": ("adapters.neuralforecast_lstm",
                                      "NeuralForecast LSTM + its per-window scaler "
                                      "(scaler_type='standard')"),
+    "torch_lstm": ("adapters.torch_lstm",
+                   "raw torch.nn.LSTM loop, NeuralForecast's network and window scaling (floor)"),
     "darts_block": ("adapters.darts_rnn", "Darts BlockRNNModel(LSTM)"),
     "darts_rnn": ("adapters.darts_rnn", "Darts RNNModel(LSTM)"),
     "seasonal_naive": ("adapters.statsforecast_models", "statsforecast SeasonalNaive"),
@@ -32,7 +34,7 @@ ADAPTERS: dict[str, tuple[str, str]] = {
 }
 
 NEURAL = ("lstmkit", "neuralforecast", "darts_block", "darts_rnn", "lstmkit_defaults",
-          "lstmkit_window_norm", "lstmkit_averaged", "neuralforecast_window_scaled")
+          "lstmkit_window_norm", "lstmkit_averaged", "neuralforecast_window_scaled", "torch_lstm")
 
 
 def load(name: str, task: Task) -> Adapter:
