@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import platform
 import resource
@@ -94,6 +95,17 @@ def child(name: str, task_path: Path, out_path: Path, repeat: int) -> None:
 
 
 # -- parent -----------------------------------------------------------------------------------
+
+def positive_float(text: str) -> float:
+    """argparse type: a number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number above 0, got {text}")
+    return value
+
 
 def make_task(dataset: str, args: argparse.Namespace) -> Task:
     """The dataset's defaults, overridden by the command line (and shrunk by --quick)."""
@@ -274,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=None, help="optimisation steps per fold")
     parser.add_argument("--folds", type=int, default=None)
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--lr", type=positive_float, default=None,
                         help="Adam learning rate of every network (default 1e-3)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
