@@ -65,6 +65,8 @@ def child(name: str, task_path: Path, out_path: Path, repeat: int) -> None:
     `repeat`; write forecasts and timings."""
     import adapters
     import torch
+    import torch._dynamo  # noqa: F401  # the first optimiser imports it (~1.8 s); NeuralForecast
+    # and Darts import it with themselves: loaded here, it is import time for every model
 
     task = Task.from_json(json.loads(task_path.read_text()))
     task.net.seed += repeat
