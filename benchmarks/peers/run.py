@@ -42,6 +42,8 @@ sys.path.insert(0, str(HERE))
 from adapters import ADAPTERS, NEURAL  # noqa: E402
 from common import NetConfig, Task, make_folds, score, task_series  # noqa: E402
 
+from lstmkit.errors import DataValidationError  # noqa: E402
+
 DATASETS: dict[str, dict[str, Any]] = {
     "vic_electricity": dict(
         freq="30min", season=48, folds=2, fold_length=336, max_train_classical=12 * 336,
@@ -331,6 +333,10 @@ def main(argv: list[str] | None = None) -> None:
                              "or use another --output")
         task_path.write_text(task_json)
         y = task_series(task)["y"].to_numpy("float64")
+        try:  # before any child runs: folds that do not fit the series stop here
+            make_folds(task, len(y))
+        except DataValidationError as err:
+            raise SystemExit(f"{dataset}: {err}") from None
         before = os.getloadavg()
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         for repeat in range(args.repeats):
