@@ -133,18 +133,19 @@ def lstm_forward_chunk(
     valid: Tensor | None,
     h_mask: Tensor | None,
 ) -> tuple[Tensor, ...]:
-    """Forward loop over the K steps of x (K, B, I), no autograd -> (hs, cs, tanh_cs, i, f, g,
-    o, h_K, c_K). `weight` (4H, I + H) is [W_ih, W_hh]: each step is one product of its input
+    """Forward loop over the K steps of x (K, B, I), no autograd -> (hs, cs, i, f, g, o, h_K,
+    c_K). `weight` (4H, I + H) is [W_ih, W_hh]: each step is one product of its input
     [x_t, h] with it, so the input projection never goes through memory as a (K, B, 4H) tensor.
 
-    hs, cs (K + 1, B, H) hold the state before the first step and after each step; tanh_cs
-    (K, B, H) is tanh of the cell state after each step; i, f, g, o (K, B, H) the activated
-    gates; h_K, c_K is the final state as tensors of their own. Each list is stacked once and
-    holds pointwise results only, so the compiled kernels write every step straight into its
-    slot (a stack of stacks, or of a matrix product's input, would be copied once more).
+    hs, cs (K + 1, B, H) hold the state before the first step and after each step; i, f, g, o
+    (K, B, H) the activated gates; h_K, c_K is the final state as tensors of their own. tanh of
+    the cell state is not kept: the backward recomputes it from cs, which costs less than
+    writing it and reading it back. Each list is stacked once and holds pointwise results only,
+    so the compiled kernels write every step straight into its slot (a stack of stacks, or of a
+    matrix product's input, would be copied once more).
     """
     batch, hidden = h.shape
-    hs, cs, tanh_cs, saved_gates = [h], [c], [], ([], [], [], [])
+    hs, cs, saved_gates = [h], [c], ([], [], [], [])
     for t in range(x.shape[0]):
         h_in = h if h_mask is None else h * h_mask
         gates = (torch.cat([x[t], h_in], dim=1) @ weight.t()).view(batch, 4, hidden)
@@ -162,17 +163,15 @@ def lstm_forward_chunk(
         o = torch.sigmoid(a_o)
         if valid is not None:
             c_new = c + valid[t] * (c_new - c)
-        tanh_c = _fast_tanh(c_new)
-        h_new = o * tanh_c
+        h_new = o * _fast_tanh(c_new)
         if valid is not None:
             h_new = h + valid[t] * (h_new - h)
         h, c = h_new, c_new
         hs.append(h)
         cs.append(c)
-        tanh_cs.append(tanh_c)
         for saved, gate in zip(saved_gates, (i, f, g, o), strict=True):
             saved.append(gate)
-    return (*(torch.stack(s) for s in (hs, cs, tanh_cs, *saved_gates)), h, c)
+    return (*(torch.stack(s) for s in (hs, cs, *saved_gates)), h, c)
 
 
 def lstm_backward_chunk(
@@ -180,7 +179,6 @@ def lstm_backward_chunk(
     d_h: Tensor,
     d_c: Tensor,
     cs: Tensor,
-    tanh_cs: Tensor,
     gate_i: Tensor,
     gate_f: Tensor,
     gate_g: Tensor,
@@ -193,12 +191,12 @@ def lstm_backward_chunk(
     """Reverse loop over one chunk -> (dA (K, B, 4H) gate pre-activation grads, dh, dc before it).
 
     d_out (K, B, H) is the gradient of the chunk's outputs, d_h, d_c that of its final state;
-    cs, tanh_cs and the gates are as `lstm_forward_chunk` returned them.
+    cs and the gates are as `lstm_forward_chunk` returned them.
     """
     d_gates = []
     for t in range(gate_i.shape[0] - 1, -1, -1):
         i, f, g, o = gate_i[t], gate_f[t], gate_g[t], gate_o[t]
-        c_prev, tanh_c = cs[t], tanh_cs[t]
+        c_prev, tanh_c = cs[t], _fast_tanh(cs[t + 1])
         # flattening keeps inductor from fusing the previous step's product into an addmm
         d_hn = (d_h.view(-1) + d_out[t].view(-1)).view(d_h.shape)
         d_cn = d_c
@@ -237,7 +235,7 @@ def _part(x: Tensor | None, start: int, stop: int) -> Tensor | None:
     return None if x is None else x[start:stop]
 
 
-SAVED_PER_CHUNK = 7  # hs, cs, tanh_cs, i, f, g, o
+SAVED_PER_CHUNK = 6  # hs, cs, i, f, g, o
 
 
 class _LSTMSequence(torch.autograd.Function):
@@ -255,7 +253,7 @@ class _LSTMSequence(torch.autograd.Function):
                                         weight, _fresh(bias), h, c, loop_peephole,
                                         _fresh(_part(valid, start, stop)), h_mask)
             outputs.append(hs[1:])
-            saved += [hs, *chunk]  # what the backward needs: hs, cs, tanh_cs, i, f, g, o
+            saved += [hs, *chunk]  # what the backward needs: hs, cs, i, f, g, o
         out = torch.cat(outputs)
         ctx.compile, ctx.bounds = compile, bounds
         ctx.has_bias = bias is not None
@@ -279,15 +277,16 @@ class _LSTMSequence(torch.autograd.Function):
         d_h, d_c = _fresh(d_h), _fresh(d_c)
         for k in range(len(ctx.bounds) - 1, -1, -1):
             start, stop = ctx.bounds[k]
-            hs, cs, tanh_cs, *gates = saved[SAVED_PER_CHUNK * k: SAVED_PER_CHUNK * (k + 1)]
+            hs, cs, *gates = saved[SAVED_PER_CHUNK * k: SAVED_PER_CHUNK * (k + 1)]
             d_a, d_h, d_c = run_loop(lstm_backward_chunk, ctx.compile, _fresh(d_out[start:stop]),
-                                     d_h, d_c, cs, tanh_cs, *gates, *loop_weights,
+                                     d_h, d_c, cs, *gates, *loop_weights,
                                      _fresh(_part(valid, start, stop)), h_mask)
             flat_da = d_a.flatten(0, 1)  # (K*B, 4H)
-            # each step's input was [x_t, h_{t-1}] (h masked): x and the saved states rebuild it
+            # each step's input was [x_t, h_{t-1}] (h masked): x and the saved states rebuild it,
+            # copied side by side so both weight gradients are one product (faster than two)
             h_prev = hs[:-1] if h_mask is None else hs[:-1] * h_mask
-            d_weight_t[:n_in].addmm_(x[start:stop].flatten(0, 1).t(), flat_da)
-            d_weight_t[n_in:].addmm_(h_prev.flatten(0, 1).t(), flat_da)
+            step_inputs = torch.cat([x[start:stop], h_prev], dim=2).flatten(0, 1)
+            d_weight_t.addmm_(step_inputs.t(), flat_da)
             if d_x is not None:
                 torch.mm(flat_da, weight_ih, out=d_x[start:stop].flatten(0, 1))
             if d_bias is not None:
