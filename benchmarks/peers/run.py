@@ -111,6 +111,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text}")
+    return value
+
+
 def make_task(dataset: str, args: argparse.Namespace) -> Task:
     """The dataset's defaults, overridden by the command line (and shrunk by --quick)."""
     spec = DATASETS[dataset]
@@ -120,6 +131,8 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
         net.steps = args.steps
     if args.lr is not None:
         net.lr = args.lr
+    if args.batch_size is not None:
+        net.batch_size = args.batch_size
     if args.quick:
         net.steps, folds = min(net.steps, 20), 1
     classical = [] if args.no_classical else list(spec["classical"])
@@ -292,6 +305,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folds", type=int, default=None)
     parser.add_argument("--lr", type=positive_float, default=None,
                         help="Adam learning rate of every network (default 1e-3)")
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help="windows per optimisation step of every network "
+                             "(default: 256 energy, 32 airline)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
