@@ -300,15 +300,16 @@ def main(argv: list[str] | None = None) -> None:
                         default=["air_passengers", "vic_electricity"])
     parser.add_argument("--models", nargs="+", choices=sorted(ADAPTERS), default=None,
                         help="default: every neural model and the dataset's classical ones")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=None, help="optimisation steps per fold")
-    parser.add_argument("--folds", type=int, default=None)
+    parser.add_argument("--repeats", type=positive_int, default=3)
+    parser.add_argument("--steps", type=positive_int, default=None,
+                        help="optimisation steps per fold")
+    parser.add_argument("--folds", type=positive_int, default=None)
     parser.add_argument("--lr", type=positive_float, default=None,
                         help="Adam learning rate of every network (default 1e-3)")
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="windows per optimisation step of every network "
                              "(default: 256 energy, 32 airline)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=positive_int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="1 repeat, 1 fold, at most 20 steps: checks the whole pipeline")
