@@ -284,9 +284,10 @@ class _LSTMSequence(torch.autograd.Function):
             flat_da = d_a.flatten(0, 1)  # (K*B, 4H)
             # each step's input was [x_t, h_{t-1}] (h masked): x and the saved states rebuild it,
             # copied side by side so both weight gradients are one product (faster than two)
-            h_prev = hs[:-1] if h_mask is None else hs[:-1] * h_mask
-            step_inputs = torch.cat([x[start:stop], h_prev], dim=2).flatten(0, 1)
-            d_weight_t.addmm_(step_inputs.t(), flat_da)
+            step_inputs = torch.cat([x[start:stop], hs[:-1]], dim=2)
+            if h_mask is not None:
+                step_inputs[..., n_in:] *= h_mask
+            d_weight_t.addmm_(step_inputs.flatten(0, 1).t(), flat_da)
             if d_x is not None:
                 torch.mm(flat_da, weight_ih, out=d_x[start:stop].flatten(0, 1))
             if d_bias is not None:
