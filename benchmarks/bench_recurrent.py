@@ -8,6 +8,7 @@ the same shape in the same run. The one-time compile cost is reported separately
     python benchmarks/bench_recurrent.py                       # the full table
     python benchmarks/bench_recurrent.py --hidden 64 --seq 48  # one configuration
     python benchmarks/bench_recurrent.py --shape-sequence      # compile cost over new shapes
+    python benchmarks/bench_recurrent.py --profile --hidden 64 --seq 48  # where a step's time goes
 """
 
 from __future__ import annotations
@@ -173,6 +174,18 @@ def shape_sequence(cells: list[str]) -> None:
         print(f"| {cell} | | | | total {total:.1f} | | |")
 
 
+def profile(hidden: int, seq: int, batch: int, repeats: int) -> None:
+    """torch.profiler's table (ops by their own CPU time) over `repeats` compile=True steps."""
+    step = make_step(Recurrent(FEATURES, hidden, LAYERS, compile=True), hidden, batch, seq)
+    for _ in range(3):  # compile (or load from cache) and warm up
+        step()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(repeats):
+            step()
+    print(f"# compile=True, hidden {hidden}, seq {seq}, batch {batch}: {repeats} steps")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 256])
@@ -187,8 +200,14 @@ def main() -> None:
     parser.add_argument("--shape-sequence", action="store_true",
                         help="only the compile cost of peephole and compile=True LSTM over "
                              f"{SHAPE_SEQUENCE} (batch, seq, hidden), empty compile cache")
+    parser.add_argument("--profile", action="store_true",
+                        help="only torch.profiler's table of compile=True training steps at the "
+                             "first --hidden and --seq")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.profile:
+        profile(args.hidden[0], args.seq[0], args.batch, args.repeats)
+        return
     if args.shape_sequence:
         print(f"# bench_recurrent --shape-sequence: torch {torch.__version__}, "
               f"{platform.processor() or platform.machine()}, {args.threads} threads")
