@@ -181,3 +181,22 @@ def test_per_window_training_options_reach_the_model_from_a_config_file(tmp_path
                               str(tmp_path / "bad"), "--epochs", "1"])
     assert bad.exit_code != 0
     assert "decoder_states must be one of ('last', 'aligned', 'both'), got 'first'" in bad.output
+
+
+def test_precision_option_reaches_the_saved_model_and_bad_values_get_one_line(
+        tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    common = [str(data), "--time-col", "when", "--target", "load", *TINY]
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["forecast", *common, "--output", str(out),
+                                 "--precision", "bfloat16"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "model" / "config.json").read_text())["config"]["precision"] \
+        == "bfloat16"
+    assert yaml.safe_load((out / "config.yaml").read_text())["precision"] == "bfloat16"
+    assert np.isfinite(pd.read_csv(out / "forecast.csv")["load"]).all()
+    bad = runner.invoke(app, ["forecast", *common, "--output", str(tmp_path / "bad"),
+                              "--precision", "half"])
+    assert bad.exit_code != 0
+    assert "precision must be one of 'float32', 'bfloat16', got 'half'" in bad.output
+    assert "Traceback" not in bad.output

@@ -274,6 +274,8 @@ def forecast(
     lr: float | None = typer.Option(None, help="Learning rate (default 3e-3)."),
     train_stride: int | None = typer.Option(None, help="Use every n-th window (default 1)."),
     seed: int | None = typer.Option(None, help="Seed for weights and shuffling (default 0)."),
+    precision: str | None = typer.Option(
+        None, help="float32 (default) or bfloat16: mixed-precision training."),
     folds: int | None = typer.Option(None, help="Walk-forward folds (default 4)."),
     fold_length: int | None = typer.Option(None, help="Test steps per fold (default horizon)."),
     step: int | None = typer.Option(None, help="Steps between origins (default horizon)."),

@@ -92,6 +92,7 @@ class ForecastConfig:
     train_stride: int = 1
     partial_windows: bool = False  # also train on windows running past the last row, masked
     ema_decay: float | None = None  # forecast with a moving average of the weights
+    precision: str = "float32"  # or bfloat16: mixed-precision training (autocast)
     seed: int = 0
     # federated training (lstmkit.federated): clients, rounds, local_epochs, aggregation
     # (fedavg, fedprox, scaffold), proximal_mu, server_momentum, dp {clip_norm, epsilon,
@@ -195,7 +196,8 @@ class ForecastConfig:
             lr=self.lr,
             weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
             train_stride=self.train_stride, partial_windows=self.partial_windows,
-            ema_decay=self.ema_decay, seed=self.seed, progress=False,
+            ema_decay=self.ema_decay, precision=self.precision, seed=self.seed,
+            progress=False,
         )
 
     def covariates(self) -> list[str]:

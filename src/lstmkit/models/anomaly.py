@@ -569,6 +569,7 @@ class AnomalyDetector(BaseAnomalyDetector, BaseEstimator):
         train_stride: int = 1,
         seed: int = 0,
         device: str = "auto",
+        precision: str = "float32",
         progress: bool | None = None,
     ) -> None:
         self.method = method
@@ -595,6 +596,7 @@ class AnomalyDetector(BaseAnomalyDetector, BaseEstimator):
         self.train_stride = train_stride
         self.seed = seed
         self.device = device
+        self.precision = precision
         self.progress = progress
 
     # -- training -------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from lstmkit.training import Trainer
 class BaseEstimator:
     """Mixin for estimators whose learned weights live in `network_` (see `lstmkit.io`) and
     whose training hyperparameters (max_epochs, batch_size, lr, weight_decay, clip_norm,
-    lr_schedule, early_stopping_patience, seed, device, progress) feed the shared Trainer.
+    lr_schedule, early_stopping_patience, seed, device, precision, progress) feed the shared
+    Trainer.
 
     Subclasses register with `@io.register_model(kind)` and add `get_extra`/`set_extra`
     for the rest of their fitted state.
@@ -56,7 +57,8 @@ class BaseEstimator:
             weight_decay=self.weight_decay, clip_norm=self.clip_norm,
             lr_schedule=self.lr_schedule,
             early_stopping_patience=self.early_stopping_patience if has_val else None,
-            seed=self.seed, device=self.device, progress=self.progress, **extra,
+            seed=self.seed, device=self.device, precision=self.precision,
+            progress=self.progress, **extra,
         )
 
     def _is_fitted(self) -> bool:

@@ -138,6 +138,8 @@ class LSTMForecaster(BaseEstimator):
             not only at the last (NeuralForecast trains this way). Direct and seq2seq.
         ema_decay: keep a moving average of the weights over the optimizer steps (e.g.
             0.99) and forecast with it (see `TrainerConfig`): steadier models from run to run.
+        precision: "float32", or "bfloat16" to train in mixed precision (see `TrainerConfig`):
+            faster on hardware with bfloat16 arithmetic; forecasts are computed in float32.
     """
 
     def __init__(
@@ -179,6 +181,7 @@ class LSTMForecaster(BaseEstimator):
         ema_decay: float | None = None,
         seed: int = 0,
         device: str = "auto",
+        precision: str = "float32",
         progress: bool | None = None,
     ) -> None:
         self.lookback = lookback
@@ -218,6 +221,7 @@ class LSTMForecaster(BaseEstimator):
         self.ema_decay = ema_decay
         self.seed = seed
         self.device = device
+        self.precision = precision
         self.progress = progress
 
     # -- scikit-learn API -----------------------------------------------------------------

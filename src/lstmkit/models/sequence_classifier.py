@@ -96,6 +96,7 @@ class SequenceClassifier(BaseEstimator):
         validation_fraction: float = 0.0,
         seed: int = 0,
         device: str = "auto",
+        precision: str = "float32",
         progress: bool | None = None,
     ) -> None:
         self.input = input
@@ -132,6 +133,7 @@ class SequenceClassifier(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.device = device
+        self.precision = precision
         self.progress = progress
 
     # -- scikit-learn API -----------------------------------------------------------------

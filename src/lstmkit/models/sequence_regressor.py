@@ -58,6 +58,7 @@ class SequenceRegressor(BaseEstimator):
         validation_fraction: float = 0.0,
         seed: int = 0,
         device: str = "auto",
+        precision: str = "float32",
         progress: bool | None = None,
         checkpoint_dir: str | None = None,
     ) -> None:
@@ -79,6 +80,7 @@ class SequenceRegressor(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.device = device
+        self.precision = precision
         self.progress = progress
         self.checkpoint_dir = checkpoint_dir
 

@@ -12,6 +12,7 @@ from typing import Any
 from lstmkit.errors import ConfigError
 
 LR_SCHEDULES = ("constant", "cosine", "step", "plateau")
+PRECISIONS = ("float32", "bfloat16")
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
@@ -39,6 +40,12 @@ class TrainerConfig:
     n uses min(ema_decay, (1 + n) / (10 + n)), so the initial weights are gone from the average
     after a few dozen steps, whatever the decay.
 
+    `precision`: ``"float32"``, or ``"bfloat16"`` for mixed precision: the training forward
+    pass and loss run under `torch.autocast` in bfloat16 (the LSTM kernels and matrix products
+    in bfloat16, weights, gradients, optimizer and evaluation in float32; no loss scaling is
+    needed). Faster where the hardware has bfloat16 arithmetic (CPUs with AVX512-BF16 or AMX,
+    GPUs from Ampere on); elsewhere it runs emulated and slower.
+
     `batch_size` is the global batch. `distributed`: None uses data-parallel training when
     torchrun started more than one process (each takes ``batch_size / WORLD_SIZE`` windows of
     every batch; see `lstmkit.training.distributed`), False never, True requires torchrun.
@@ -62,6 +69,7 @@ class TrainerConfig:
     min_delta: float = 0.0
     restore_best: bool = True
     ema_decay: float | None = None
+    precision: str = "float32"
     seed: int = 0
     device: str = "auto"
     checkpoint_dir: str | None = None
@@ -98,6 +106,11 @@ class TrainerConfig:
                 set_(self, name, _check_float(name, getattr(self, name), positive=True))
         set_(self, "gamma", _check_float("gamma", self.gamma, positive=True))
 
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
+                f"got {self.precision!r}"
+            )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(
                 f"lr_schedule must be one of {', '.join(map(repr, LR_SCHEDULES))}, "

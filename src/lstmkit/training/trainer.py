@@ -44,6 +44,7 @@ from lstmkit.training.checkpoint import (
     save_checkpoint,
 )
 from lstmkit.training.config import TrainerConfig
+from lstmkit.training.precision import check_precision, forward_precision, full_precision
 from lstmkit.training.progress import TrainingProgress, progress_enabled
 
 logger = logging.getLogger(__name__)
@@ -389,6 +390,17 @@ def _moving_average(model: nn.Module, decay: float | None) -> AveragedModel | No
     return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
+def _adamw(model: nn.Module, cfg: TrainerConfig) -> torch.optim.AdamW:
+    """AdamW with its fused kernel (one kernel for all of a step's updates: on a small network
+    the per-tensor loop cost as much as the forward pass), or the per-tensor loop where the
+    device or torch version has no fused kernel."""
+    params = list(model.parameters())
+    try:
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    except RuntimeError:
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
 @dataclass
 class _RunState:
     epoch: int = 0  # epochs completed
@@ -412,6 +424,7 @@ class Trainer:
         self.distributed = distributed.detect(self.config.distributed)
         self.device = distributed.rank_device(resolve_device(self.config.device),
                                               self.distributed)
+        check_precision(self.config.precision, self.device)
 
     @property
     def is_main(self) -> bool:
@@ -465,7 +478,7 @@ class Trainer:
         keep_freed_memory()
         seed_everything(cfg.seed)
         model.to(self.device)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        optimizer = _adamw(model, cfg)
         steps_per_epoch = _batches_per_epoch(train_set, cfg.batch_size)
         schedule = LRSchedule(optimizer, cfg, steps_per_epoch)
         run = _RunState(ema=_moving_average(model, cfg.ema_decay))
@@ -611,19 +624,23 @@ class Trainer:
                 value = loss.item()
                 if not math.isfinite(value):
                     raise TrainingError(self._divergence_message(value, epoch, batch_index, run))
-                optimizer.zero_grad(set_to_none=True)
-                (loss * scale if ctx is not None else loss).backward()
-                clip_gradients(model.parameters(), cfg.clip_norm, cfg.clip_value)
-                optimizer.step()
-                if run.ema is not None:
-                    run.ema.update_parameters(model)
+                with full_precision(cfg.precision, self.device):
+                    optimizer.zero_grad(set_to_none=True)
+                    (loss * scale if ctx is not None else loss).backward()
+                    clip_gradients(model.parameters(), cfg.clip_norm, cfg.clip_value)
+                    optimizer.step()
+                    if run.ema is not None:
+                        run.ema.update_parameters(model)
                 run.global_step += 1
                 schedule.batch_done()
 
-            if cfg.tbptt_steps is not None:
-                loss_value = tbptt_batch(net, inputs, target, loss_fn, cfg.tbptt_steps, update)
-            else:
-                loss = loss_fn(net(*inputs), target)
+            with forward_precision(cfg.precision, self.device):
+                if cfg.tbptt_steps is not None:
+                    loss_value = tbptt_batch(net, inputs, target, loss_fn, cfg.tbptt_steps,
+                                             update)
+                else:
+                    loss = loss_fn(net(*inputs), target)
+            if cfg.tbptt_steps is None:
                 update(loss)
                 loss_value = loss.item()
             n = _batch_size(inputs, target) if scale else 0

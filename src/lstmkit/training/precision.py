@@ -1,0 +1,55 @@
+"""Mixed precision for training: the forward pass under `torch.autocast`, the rest float32."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import torch
+
+from lstmkit.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuse bfloat16 on a device that cannot compute in it; warn where it is emulated."""
+    if precision != "bfloat16":
+        return
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
+        raise ConfigError(
+            f"precision='bfloat16' needs a GPU with bfloat16 arithmetic (compute capability "
+            f"8.0 or newer); {torch.cuda.get_device_name(device)} has none: use "
+            f"precision='float32'")
+    if device.type == "cpu" and not _cpu_has_bfloat16():
+        logger.warning("this CPU has no bfloat16 instructions (AVX512-BF16 or AMX): "
+                       "precision='bfloat16' runs emulated, slower than float32")
+
+
+def _cpu_has_bfloat16() -> bool:
+    """True when oneDNN finds bfloat16 instructions on this CPU."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
+
+
+@contextlib.contextmanager
+def forward_precision(precision: str, device: torch.device) -> Iterator[None]:
+    """Run the enclosed forward pass (and loss) in `precision`."""
+    if precision == "float32":
+        yield
+        return
+    with torch.autocast(device.type, dtype=torch.bfloat16):
+        yield
+
+
+@contextlib.contextmanager
+def full_precision(precision: str, device: torch.device) -> Iterator[None]:
+    """Leave autocast for the enclosed backward pass and optimizer step."""
+    if precision == "float32":
+        yield
+        return
+    with torch.autocast(device.type, enabled=False):
+        yield
