@@ -12,6 +12,8 @@ import pandas as pd
 from lstmkit.evaluation.metrics import mae, mase, rmse
 from lstmkit.evaluation.splits import Fold, walk_forward
 
+LIGHTNING_PRECISION = {"float32": "32-true", "bfloat16": "bf16-mixed"}  # NetConfig.precision
+
 
 @dataclass
 class NetConfig:
@@ -25,6 +27,7 @@ class NetConfig:
     batch_size: int = 256
     steps: int = 1000
     lr: float = 1e-3
+    precision: str = "float32"  # or bfloat16: every network trains in mixed precision
     threads: int = 2
     seed: int = 0
 

@@ -56,6 +56,8 @@ DATASETS: dict[str, dict[str, Any]] = {
         classical=["seasonal_naive", "auto_ets", "auto_arima"],
     ),
 }
+PRECISION_NAMES = {"float32": "float32",
+                   "bfloat16": "bfloat16 mixed precision (float32 weights)"}
 LIBRARIES = ("torch", "lstmkit", "neuralforecast", "darts", "statsforecast",
              "pytorch-lightning", "numpy", "pandas")
 
@@ -133,6 +135,7 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
         net.lr = args.lr
     if args.batch_size is not None:
         net.batch_size = args.batch_size
+    net.precision = args.precision
     if args.quick:
         net.steps, folds = min(net.steps, 20), 1
     classical = [] if args.no_classical else list(spec["classical"])
@@ -288,10 +291,11 @@ def describe(task: Task) -> str:
             f"walk-forward fold(s) of {task.fold_length} steps (an origin every {n.horizon}), "
             f"LSTM {n.num_layers}x{n.hidden_size} (+ MLP {n.mlp_size} where the model has one), "
             f"batch {n.batch_size}, {n.steps} optimisation steps per fold, Adam lr {n.lr}, "
-            f"MAE loss, float32, seed {n.seed} + repeat index; MASE scale: seasonal naive "
-            f"({task.season}) in-sample error of each fold's training part; metrics are means "
-            "over folds" + ("; VALIDATION folds: the series without its last "
-                            f"{task.folds * task.fold_length} rows" if task.validation else ""))
+            f"MAE loss, {PRECISION_NAMES[n.precision]}, seed {n.seed} + repeat index; "
+            f"MASE scale: seasonal naive ({task.season}) in-sample error of each fold's "
+            "training part; metrics are means over folds"
+            + ("; VALIDATION folds: the series without its last "
+               f"{task.folds * task.fold_length} rows" if task.validation else ""))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -309,6 +313,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="windows per optimisation step of every network "
                              "(default: 256 energy, 32 airline)")
+    parser.add_argument("--precision", choices=sorted(PRECISION_NAMES), default="float32",
+                        help="bfloat16: every network trains in mixed precision (forward "
+                             "under torch.autocast, weights float32)")
     parser.add_argument("--threads", type=positive_int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",

@@ -13,7 +13,7 @@ import logging
 import numpy as np
 import pandas as pd
 import torch
-from common import Task
+from common import LIGHTNING_PRECISION, Task
 
 
 class DartsAdapter:
@@ -42,7 +42,8 @@ class DartsAdapter:
             optimizer_kwargs={"lr": net.lr}, random_state=net.seed,
             pl_trainer_kwargs={"accelerator": "cpu", "max_steps": net.steps,
                                "enable_progress_bar": False, "enable_model_summary": False,
-                               "logger": False, "enable_checkpointing": False},
+                               "logger": False, "enable_checkpointing": False,
+                               "precision": LIGHTNING_PRECISION[net.precision]},
         )
         if self.kind == "darts_block":
             return BlockRNNModel(output_chunk_length=net.horizon,

@@ -14,7 +14,7 @@ import logging
 
 import numpy as np
 import pandas as pd
-from common import Task
+from common import LIGHTNING_PRECISION, Task
 
 
 class NeuralForecastAdapter:
@@ -50,7 +50,7 @@ class NeuralForecastAdapter:
             windows_batch_size=net.batch_size, inference_windows_batch_size=1024,
             scaler_type=self.scaler_type, random_seed=net.seed, accelerator="cpu",
             enable_progress_bar=False, enable_model_summary=False, logger=False,
-            enable_checkpointing=False,
+            enable_checkpointing=False, precision=LIGHTNING_PRECISION[net.precision],
         )
         self.nf = NeuralForecast(models=[model], freq=1)
         df = pd.DataFrame({"unique_id": "s", "ds": np.arange(len(y)), "y": y.astype("float32")})

@@ -62,7 +62,8 @@ class TorchAdapter:
             windows = series[starts[:, None] + offsets]  # (B, lookback + horizon)
             x, level, scale = _standardised(windows[:, :net.lookback])
             target = (windows[:, net.lookback:] - level) / scale
-            loss = (model(x) - target).abs().mean()
+            with torch.autocast("cpu", torch.bfloat16, enabled=net.precision == "bfloat16"):
+                loss = (model(x) - target).abs().mean()
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
