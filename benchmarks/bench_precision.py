@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import lstmkit as lk
 from lstmkit.models.forecaster import LSTMForecaster
@@ -44,7 +45,7 @@ class StepClock:
 
     def __init__(self) -> None:
         self.stamps: list[float] = []
-        torch.optim.optimizer.register_optimizer_step_pre_hook(self._hook)
+        register_optimizer_step_pre_hook(self._hook)
 
     def _hook(self, *_: object) -> None:
         self.stamps.append(time.perf_counter())

@@ -19,15 +19,15 @@ def check_precision(precision: str, device: torch.device) -> None:
         return
     if device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
         raise ConfigError(
-            f"precision='bfloat16' needs a GPU with bfloat16 arithmetic (compute capability "
+            "precision='bfloat16' needs a GPU with bfloat16 arithmetic (compute capability "
             f"8.0 or newer); {torch.cuda.get_device_name(device)} has none: use "
-            f"precision='float32'")
-    if device.type == "cpu" and not _cpu_has_bfloat16():
+            "precision='float32'")
+    if device.type == "cpu" and not cpu_has_bfloat16():
         logger.warning("this CPU has no bfloat16 instructions (AVX512-BF16 or AMX): "
                        "precision='bfloat16' runs emulated, slower than float32")
 
 
-def _cpu_has_bfloat16() -> bool:
+def cpu_has_bfloat16() -> bool:
     """True when oneDNN finds bfloat16 instructions on this CPU."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
