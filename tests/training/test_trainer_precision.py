@@ -107,7 +107,7 @@ def test_a_gpu_without_bfloat16_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_a_cpu_without_bfloat16_instructions_warns(monkeypatch: pytest.MonkeyPatch,
                                                    caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(precision, "_cpu_has_bfloat16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_bfloat16", lambda: False)
     with caplog.at_level(logging.WARNING, logger="lstmkit.training.precision"):
         precision.check_precision("bfloat16", torch.device("cpu"))
     assert "runs emulated, slower than float32" in caplog.text
