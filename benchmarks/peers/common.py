@@ -28,6 +28,7 @@ class NetConfig:
     steps: int = 1000
     lr: float = 1e-3
     precision: str = "float32"  # or bfloat16: every network trains in mixed precision
+    dropout: float = 0.0  # each library's own dropout parameter, at this rate
     threads: int = 2
     seed: int = 0
 

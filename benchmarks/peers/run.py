@@ -124,6 +124,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def dropout_rate(text: str) -> float:
+    """argparse type: a number in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1), got {text}")
+    return value
+
+
 def make_task(dataset: str, args: argparse.Namespace) -> Task:
     """The dataset's defaults, overridden by the command line (and shrunk by --quick)."""
     spec = DATASETS[dataset]
@@ -136,6 +147,7 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
     if args.batch_size is not None:
         net.batch_size = args.batch_size
     net.precision = args.precision
+    net.dropout = args.dropout
     if args.quick:
         net.steps, folds = min(net.steps, 20), 1
     classical = [] if args.no_classical else list(spec["classical"])
@@ -291,7 +303,9 @@ def describe(task: Task) -> str:
             f"walk-forward fold(s) of {task.fold_length} steps (an origin every {n.horizon}), "
             f"LSTM {n.num_layers}x{n.hidden_size} (+ MLP {n.mlp_size} where the model has one), "
             f"batch {n.batch_size}, {n.steps} optimisation steps per fold, Adam lr {n.lr}, "
-            f"MAE loss, {PRECISION_NAMES[n.precision]}, seed {n.seed} + repeat index; "
+            f"MAE loss, {PRECISION_NAMES[n.precision]}, "
+            + (f"dropout {n.dropout}, " if n.dropout else "")
+            + f"seed {n.seed} + repeat index; "
             f"MASE scale: seasonal naive ({task.season}) in-sample error of each fold's "
             "training part; metrics are means over folds"
             + ("; VALIDATION folds: the series without its last "
@@ -316,6 +330,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--precision", choices=sorted(PRECISION_NAMES), default="float32",
                         help="bfloat16: every network trains in mixed precision (forward "
                              "under torch.autocast, weights float32)")
+    parser.add_argument("--dropout", type=dropout_rate, default=0.0,
+                        help="every network's own dropout at this rate (lstmkit: between "
+                             "LSTM layers and in the decoder; NeuralForecast: encoder_dropout; "
+                             "Darts: dropout; the raw loop: between LSTM layers)")
     parser.add_argument("--threads", type=positive_int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",

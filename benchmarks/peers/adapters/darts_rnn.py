@@ -37,7 +37,7 @@ class DartsAdapter:
         net = self.task.net
         common = dict(
             input_chunk_length=net.lookback, model="LSTM", hidden_dim=net.hidden_size,
-            n_rnn_layers=net.num_layers, dropout=0.0, batch_size=net.batch_size,
+            n_rnn_layers=net.num_layers, dropout=net.dropout, batch_size=net.batch_size,
             n_epochs=1_000_000, loss_fn=torch.nn.L1Loss(), optimizer_cls=torch.optim.Adam,
             optimizer_kwargs={"lr": net.lr}, random_state=net.seed,
             pl_trainer_kwargs={"accelerator": "cpu", "max_steps": net.steps,

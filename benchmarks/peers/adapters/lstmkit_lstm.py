@@ -55,7 +55,7 @@ class LstmkitAdapter:
             max_steps=net.steps,
             batch_size=net.batch_size, lr=net.lr, weight_decay=0.0, clip_norm=None,
             lr_schedule="constant", validation_fraction=0.0, seed=net.seed, device="cpu",
-            precision=net.precision, progress=False, **self.options,
+            precision=net.precision, dropout=net.dropout, progress=False, **self.options,
         )
         self.model.fit(self._frame(y, ds), target="y", time_col="ds")
         self.steps_done = net.steps

@@ -44,7 +44,8 @@ class NeuralForecastAdapter:
         net = self.task.net
         model = LSTM(
             h=net.horizon, input_size=net.lookback, encoder_n_layers=net.num_layers,
-            encoder_hidden_size=net.hidden_size, decoder_hidden_size=net.mlp_size,
+            encoder_hidden_size=net.hidden_size, encoder_dropout=net.dropout,
+            decoder_hidden_size=net.mlp_size,
             decoder_layers=2, recurrent=False, loss=MAE(), max_steps=net.steps,
             learning_rate=net.lr, val_check_steps=net.steps + 1, batch_size=1,
             windows_batch_size=net.batch_size, inference_windows_batch_size=1024,

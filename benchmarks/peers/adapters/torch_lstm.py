@@ -20,10 +20,11 @@ class AlignedLSTM(nn.Module):
     """nn.LSTM encoder; step k of the horizon decoded from the hidden state k steps after the
     one `horizon` steps before the end."""
 
-    def __init__(self, hidden: int, layers: int, mlp: int, horizon: int) -> None:
+    def __init__(self, hidden: int, layers: int, mlp: int, horizon: int,
+                 dropout: float = 0.0) -> None:
         super().__init__()
         self.horizon = horizon
-        self.lstm = nn.LSTM(1, hidden, layers, batch_first=True)
+        self.lstm = nn.LSTM(1, hidden, layers, batch_first=True, dropout=dropout)
         self.mlp = nn.Sequential(nn.Linear(hidden, mlp), nn.ReLU(), nn.Linear(mlp, 1))
 
     def forward(self, z: Tensor) -> Tensor:
@@ -52,7 +53,8 @@ class TorchAdapter:
         """`steps` Adam steps on random full windows of `y`."""
         net = self.task.net
         torch.manual_seed(net.seed)
-        model = AlignedLSTM(net.hidden_size, net.num_layers, net.mlp_size, net.horizon)
+        model = AlignedLSTM(net.hidden_size, net.num_layers, net.mlp_size, net.horizon,
+                            net.dropout)
         optimiser = torch.optim.Adam(model.parameters(), lr=net.lr)
         series = torch.as_tensor(y, dtype=torch.float32)
         span = net.lookback + net.horizon
@@ -67,7 +69,7 @@ class TorchAdapter:
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-        self.model = model
+        self.model = model.eval()  # dropout off for forecasting
         self.steps_done = net.steps
 
     @torch.no_grad()
