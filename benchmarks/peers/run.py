@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -102,37 +103,24 @@ def child(name: str, task_path: Path, out_path: Path, repeat: int) -> None:
 
 # -- parent -----------------------------------------------------------------------------------
 
-def positive_float(text: str) -> float:
-    """argparse type: a number above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite number above 0, got {text}")
-    return value
+def _number_type(cast: Callable[[str], Any], kind: str, accept: Callable[[Any], bool],
+                 expected: str) -> Callable[[str], Any]:
+    """An argparse type: `cast` the text, then refuse values `accept` rejects."""
+    def parse(text: str) -> Any:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+    return parse
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number above zero."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text}")
-    return value
-
-
-def dropout_rate(text: str) -> float:
-    """argparse type: a number in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1), got {text}")
-    return value
+positive_float = _number_type(float, "a number", lambda v: v > 0 and math.isfinite(v),
+                              "a finite number above 0")
+positive_int = _number_type(int, "a whole number", lambda v: v >= 1, "a whole number above 0")
+dropout_rate = _number_type(float, "a number", lambda v: 0.0 <= v < 1.0, "a rate in [0, 1)")
 
 
 def make_task(dataset: str, args: argparse.Namespace) -> Task:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
 
 import torch
 
@@ -35,21 +34,10 @@ def cpu_has_bfloat16() -> bool:
         return False
 
 
-@contextlib.contextmanager
-def forward_precision(precision: str, device: torch.device) -> Iterator[None]:
-    """Run the enclosed forward pass (and loss) in `precision`."""
+def autocast(precision: str, device: torch.device,
+             enabled: bool = True) -> contextlib.AbstractContextManager[None]:
+    """The autocast context of `precision` (nothing for float32); ``enabled=False`` leaves an
+    enclosing one, for the backward pass and the optimizer step."""
     if precision == "float32":
-        yield
-        return
-    with torch.autocast(device.type, dtype=torch.bfloat16):
-        yield
-
-
-@contextlib.contextmanager
-def full_precision(precision: str, device: torch.device) -> Iterator[None]:
-    """Leave autocast for the enclosed backward pass and optimizer step."""
-    if precision == "float32":
-        yield
-        return
-    with torch.autocast(device.type, enabled=False):
-        yield
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)

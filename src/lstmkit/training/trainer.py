@@ -44,7 +44,7 @@ from lstmkit.training.checkpoint import (
     save_checkpoint,
 )
 from lstmkit.training.config import TrainerConfig
-from lstmkit.training.precision import check_precision, forward_precision, full_precision
+from lstmkit.training.precision import autocast, check_precision
 from lstmkit.training.progress import TrainingProgress, progress_enabled
 
 logger = logging.getLogger(__name__)
@@ -624,7 +624,7 @@ class Trainer:
                 value = loss.item()
                 if not math.isfinite(value):
                     raise TrainingError(self._divergence_message(value, epoch, batch_index, run))
-                with full_precision(cfg.precision, self.device):
+                with autocast(cfg.precision, self.device, enabled=False):
                     optimizer.zero_grad(set_to_none=True)
                     (loss * scale if ctx is not None else loss).backward()
                     clip_gradients(model.parameters(), cfg.clip_norm, cfg.clip_value)
@@ -634,13 +634,13 @@ class Trainer:
                 run.global_step += 1
                 schedule.batch_done()
 
-            with forward_precision(cfg.precision, self.device):
-                if cfg.tbptt_steps is not None:
+            if cfg.tbptt_steps is not None:
+                with autocast(cfg.precision, self.device):
                     loss_value = tbptt_batch(net, inputs, target, loss_fn, cfg.tbptt_steps,
                                              update)
-                else:
+            else:
+                with autocast(cfg.precision, self.device):
                     loss = loss_fn(net(*inputs), target)
-            if cfg.tbptt_steps is None:
                 update(loss)
                 loss_value = loss.item()
             n = _batch_size(inputs, target) if scale else 0
