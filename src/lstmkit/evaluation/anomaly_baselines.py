@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import IsolationForest
 
 from lstmkit.data.windows import sliding_windows
 from lstmkit.errors import ConfigError, DataValidationError
@@ -104,6 +103,8 @@ class IsolationForestDetector(_WindowedBaseline):
         self.mean_ = values.mean(axis=0)
         std = values.std(axis=0)
         self.std_ = np.where(std > 1e-12, std, 1.0)
+        from sklearn.ensemble import IsolationForest  # slow to import: lazily
+
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators, max_samples=self.max_samples,
             random_state=self.seed,

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.models.anomaly import flagged_runs
@@ -98,6 +97,8 @@ def roc_auc(labels: Any, scores: Any) -> float:
     s = _scores(scores, len(y))
     if y.min() == y.max():
         return float("nan")
+    from sklearn.metrics import roc_auc_score  # slow to import: lazily
+
     return float(roc_auc_score(y, s))
 
 
@@ -107,6 +108,8 @@ def pr_auc(labels: Any, scores: Any) -> float:
     s = _scores(scores, len(y))
     if not y.any():
         return float("nan")
+    from sklearn.metrics import average_precision_score  # slow to import: lazily
+
     return float(average_precision_score(y, s))
 
 

@@ -24,9 +24,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.linear_model import LinearRegression, Ridge
-from statsforecast.models import MSTL as _SfMSTL
-from statsforecast.models import AutoARIMA, AutoETS
 
 from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.evaluation.splits import Fold
@@ -171,6 +168,8 @@ class LinearAR(Baseline):
         windows = sliding_window_view(values, self.max_lag + 1)  # row t: y[t .. t+max_lag]
         features = windows[:, self.max_lag - self.lags]
         target = windows[:, self.max_lag]
+        from sklearn.linear_model import LinearRegression, Ridge  # slow to import: lazily
+
         reg = Ridge(alpha=self.alpha) if self.alpha > 0 else LinearRegression()
         reg.fit(features, target)
         self.coef_ = np.asarray(reg.coef_, dtype=np.float64)
@@ -237,6 +236,8 @@ class ETS(_Statistical):
         self.min_length = 2 * self._sf_season + 10
 
     def _fit(self, y: np.ndarray) -> None:
+        from statsforecast.models import AutoETS  # slow to import: lazily
+
         self.model_ = AutoETS(season_length=self._sf_season).fit(y)
 
     def _forward(self, y: np.ndarray, horizon: int) -> np.ndarray:
@@ -270,6 +271,8 @@ class ARIMA(_Statistical):
         return y[self._sdiff :] - y[: -self._sdiff] if self._sdiff else y
 
     def _fit(self, y: np.ndarray) -> None:
+        from statsforecast.models import AutoARIMA  # slow to import: lazily
+
         self.model_ = AutoARIMA(season_length=self._sf_season).fit(self._difference(y))
 
     def _forward(self, y: np.ndarray, horizon: int) -> np.ndarray:
@@ -306,6 +309,9 @@ class MSTL(_Statistical):
 
     def _fit(self, y: np.ndarray) -> None:
         season_length = self.seasons if len(self.seasons) > 1 else self.seasons[0]
+        from statsforecast.models import MSTL as _SfMSTL  # slow to import: lazily
+        from statsforecast.models import AutoETS
+
         model = _SfMSTL(season_length=season_length, trend_forecaster=AutoETS(model="ZZN"))
         model.fit(y)
         decomposition = model.model_

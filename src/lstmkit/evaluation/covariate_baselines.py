@@ -14,9 +14,6 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from lstmkit.data.loading import SeriesFrame
 from lstmkit.errors import DataValidationError
@@ -76,6 +73,10 @@ def _forecasts(name: str, frame: pd.DataFrame, covariates: tuple[str, ...],
                     raise DataValidationError(
                         f"ridge_covariates: fold {fold.index} has {len(rows)} training rows "
                         f"for step {step}; give the folds more training data")
+                from sklearn.linear_model import Ridge  # slow to import: lazily
+                from sklearn.pipeline import make_pipeline
+                from sklearn.preprocessing import StandardScaler
+
                 model = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
                 model.fit(features[rows], y[rows + step])
                 forecast = model.predict(features[fold.origins - 1])

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import norm
 
 from lstmkit.errors import DataValidationError
 
@@ -56,6 +55,8 @@ def crps_gaussian(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> float:
     if np.any(std <= 0) or np.isnan(std).any():
         raise DataValidationError("Gaussian CRPS needs every std > 0")
     z = (y - mean) / std
+    from scipy.stats import norm  # slow to import: lazily
+
     score = std * (z * (2 * norm.cdf(z) - 1) + 2 * norm.pdf(z) - 1 / np.sqrt(np.pi))
     return float(score.mean())
 
