@@ -30,6 +30,7 @@ class NetConfig:
     precision: str = "float32"  # or bfloat16: every network trains in mixed precision
     dropout: float = 0.0  # each library's own dropout parameter, at this rate
     threads: int = 2
+    processes: int = 1  # lstmkit rows: data-parallel torchrun processes, threads / processes each
     seed: int = 0
 
 

@@ -98,6 +98,9 @@ def child(name: str, task_path: Path, out_path: Path, repeat: int) -> None:
         folds.append({"fit_s": fit_s, "predict_s": predict_s, "steps": adapter.steps_done,
                       "forecast": (np.asarray(pred, dtype="float64") * sd + mu).tolist()})
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    processes = getattr(adapter, "processes", 1)
+    if processes > 1:  # the largest child's peak, counted once per process: an upper bound
+        peak_mb += processes * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     out_path.write_text(json.dumps({"folds": folds, "peak_rss_mb": peak_mb}))
 
 
@@ -136,6 +139,10 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
         net.batch_size = args.batch_size
     net.precision = args.precision
     net.dropout = args.dropout
+    if args.threads % args.processes:
+        raise SystemExit(f"--threads {args.threads} must be a multiple of --processes "
+                         f"{args.processes} (each process gets threads / processes)")
+    net.processes = args.processes
     if args.quick:
         net.steps, folds = min(net.steps, 20), 1
     classical = [] if args.no_classical else list(spec["classical"])
@@ -186,7 +193,8 @@ def summarise(task: Task, y: np.ndarray, runs: dict[str, list[dict[str, Any]]]
                 "peak_rss_mb": result["peak_rss_mb"],
                 **{m: float(np.mean([f[m] for f in metrics])) for m in ("mae", "rmse", "mase")},
             })
-        row = {"model": ADAPTERS[name][1] + _suffix(name, task), "key": name,
+        row = {"model": ADAPTERS[name][1] + _suffix(name, task) + _processes(name, task),
+               "key": name,
                "repeats": len(per_repeat)}
         for key in per_repeat[0]:
             row[key] = statistics.median(r[key] for r in per_repeat)
@@ -216,6 +224,14 @@ def _suffix(name: str, task: Task) -> str:
     m = task.season
     return {"seasonal_naive": f"({m})", "seasonal_naive_weekly": f"({7 * m})",
             "auto_ets": f"({m})", "auto_arima": f"({m})", "mstl": f"({m}, {7 * m})"}.get(name, "")
+
+
+def _processes(name: str, task: Task) -> str:
+    n = task.net
+    if n.processes == 1 or not name.startswith("lstmkit"):
+        return ""
+    return (f", {n.processes} processes x {n.threads // n.processes} thread(s) "
+            "(DistributedDataParallel)")
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -293,6 +309,8 @@ def describe(task: Task) -> str:
             f"batch {n.batch_size}, {n.steps} optimisation steps per fold, Adam lr {n.lr}, "
             f"MAE loss, {PRECISION_NAMES[n.precision]}, "
             + (f"dropout {n.dropout}, " if n.dropout else "")
+            + (f"lstmkit rows on {n.processes} data-parallel processes, " if n.processes > 1
+               else "")
             + f"seed {n.seed} + repeat index; "
             f"MASE scale: seasonal naive ({task.season}) in-sample error of each fold's "
             "training part; metrics are means over folds"
@@ -323,6 +341,10 @@ def main(argv: list[str] | None = None) -> None:
                              "LSTM layers and in the decoder; NeuralForecast: encoder_dropout; "
                              "Darts: dropout; the raw loop: between LSTM layers)")
     parser.add_argument("--threads", type=positive_int, default=2)
+    parser.add_argument("--processes", type=positive_int, default=1,
+                        help="lstmkit rows train data-parallel on this many torchrun "
+                             "processes with threads / processes threads each (the same "
+                             "global batches); the other models ignore it")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="1 repeat, 1 fold, at most 20 steps: checks the whole pipeline")

@@ -16,15 +16,69 @@ standardised units (`window_loss=True`) and the windows whose horizon runs past 
 data count too (`partial_windows=True`) — and forecasts with the moving average of its
 weights (`ema_decay=0.995`, warming up from a fast average), which NeuralForecast does not
 have.
+
+With `NetConfig.processes` N > 1 (`run.py --processes N`) every lstmkit row trains
+data-parallel: `fit` starts `torchrun` with N processes of threads / N threads each
+(`lstmkit_ddp_fit.py`, PyTorch's DistributedDataParallel over gloo: the same global batches,
+each process takes batch / N windows of them), rank 0 saves the fitted model with
+`LSTMForecaster.save` and the adapter loads it. The fit time includes starting the processes.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
-from common import Task
+from common import NetConfig, Task
 
 from lstmkit.models.forecaster import LSTMForecaster
+
+WORKER = Path(__file__).resolve().parent.parent / "lstmkit_ddp_fit.py"
+
+
+def build(net: NetConfig, features: bool, options: dict) -> LSTMForecaster:
+    """The unfitted forecaster of one lstmkit row."""
+    return LSTMForecaster(
+        lookback=net.lookback, horizon=net.horizon, strategy="direct",
+        hidden_size=net.hidden_size, num_layers=net.num_layers,
+        seasonal_lags="auto" if features else (), calendar=features,
+        fourier=None, scaler="none", loss="mae",
+        max_steps=net.steps,
+        batch_size=net.batch_size, lr=net.lr, weight_decay=0.0, clip_norm=None,
+        lr_schedule="constant", validation_fraction=0.0, seed=net.seed, device="cpu",
+        precision=net.precision, dropout=net.dropout, progress=False, **options,
+    )
+
+
+def series_frame(y: np.ndarray, ds: pd.DatetimeIndex) -> pd.DataFrame:
+    """The frame lstmkit reads: `ds` and float32 `y`."""
+    return pd.DataFrame({"ds": ds, "y": y.astype("float32")})
+
+
+def fit_in_processes(net: NetConfig, features: bool, options: dict, y: np.ndarray,
+                     ds: pd.DatetimeIndex) -> LSTMForecaster:
+    """Fit on `net.processes` torchrun processes and load what rank 0 saved."""
+    with tempfile.TemporaryDirectory(prefix="lstmkit-ddp-") as tmp:
+        work = Path(tmp)
+        np.savez(work / "train.npz", y=np.asarray(y, dtype="float32"),
+                 ds=pd.DatetimeIndex(ds).asi8)
+        spec = {"net": net.__dict__, "features": features, "options": options}
+        (work / "spec.json").write_text(json.dumps(spec))
+        threads = str(net.threads // net.processes)
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc-per-node={net.processes}", str(WORKER), str(work)]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"torchrun fit failed (exit {done.returncode}):\n"
+                               f"{done.stderr[-4000:]}")
+        return LSTMForecaster.load(work / "model")
 
 
 class LstmkitAdapter:
@@ -41,23 +95,19 @@ class LstmkitAdapter:
         self.steps_done = 0
         self.model: LSTMForecaster | None = None
 
-    def _frame(self, y: np.ndarray, ds: pd.DatetimeIndex) -> pd.DataFrame:
-        return pd.DataFrame({"ds": ds, "y": y.astype("float32")})
+    @property
+    def processes(self) -> int:
+        """Processes a fit runs on (its children's memory counts in the peak RSS)."""
+        return self.task.net.processes
 
     def fit(self, y: np.ndarray, ds: pd.DatetimeIndex) -> None:
         """Train for `net.steps` optimisation steps."""
         net = self.task.net
-        self.model = LSTMForecaster(
-            lookback=net.lookback, horizon=net.horizon, strategy="direct",
-            hidden_size=net.hidden_size, num_layers=net.num_layers,
-            seasonal_lags="auto" if self.features else (), calendar=self.features,
-            fourier=None, scaler="none", loss="mae",
-            max_steps=net.steps,
-            batch_size=net.batch_size, lr=net.lr, weight_decay=0.0, clip_norm=None,
-            lr_schedule="constant", validation_fraction=0.0, seed=net.seed, device="cpu",
-            precision=net.precision, dropout=net.dropout, progress=False, **self.options,
-        )
-        self.model.fit(self._frame(y, ds), target="y", time_col="ds")
+        if net.processes > 1:
+            self.model = fit_in_processes(net, self.features, self.options, y, ds)
+        else:
+            self.model = build(net, self.features, self.options)
+            self.model.fit(series_frame(y, ds), target="y", time_col="ds")
         self.steps_done = net.steps
 
     def predict(self, y: np.ndarray, ds: pd.Series, origins: np.ndarray) -> np.ndarray:
@@ -65,7 +115,7 @@ class LstmkitAdapter:
         o - 1 and reads rows < o only."""
         assert self.model is not None
         cutoffs = ds.iloc[origins - 1]
-        out = self.model.predict_at(self._frame(y, ds), cutoffs)
+        out = self.model.predict_at(series_frame(y, ds), cutoffs)
         table = out.pivot(index="cutoff", columns="step", values="y")
         return table.loc[cutoffs.to_numpy()].to_numpy()
 
