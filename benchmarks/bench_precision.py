@@ -10,10 +10,9 @@ loss of the last epoch, to show both learn alike.
     python benchmarks/bench_precision.py [--steps 300] [--repeats 3] [--threads 2]
 
 bfloat16 is fast only where the CPU has bfloat16 instructions (AVX512-BF16, AMX); the first
-line says whether oneDNN found them. On VMs, OpenMP's worker threads fall asleep between
-the many short parallel regions of a bfloat16 LSTM step unless they spin longer: compare a
-run with `GOMP_SPINCOUNT=3000000` in the environment (read when torch loads, so it must be
-set before the process starts).
+line says whether oneDNN found them. OpenMP settings such as `GOMP_SPINCOUNT` or
+`OMP_WAIT_POLICY` must be in the environment before the process starts; the first line shows
+`GOMP_SPINCOUNT`. With `--threads 1` each step runs without OpenMP's parallel regions.
 """
 
 from __future__ import annotations
