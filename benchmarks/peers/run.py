@@ -142,6 +142,9 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
     if args.threads % args.processes:
         raise SystemExit(f"--threads {args.threads} must be a multiple of --processes "
                          f"{args.processes} (each process gets threads / processes)")
+    if net.batch_size % args.processes:
+        raise SystemExit(f"--processes {args.processes}: the batch of {net.batch_size} windows "
+                         "must split evenly over the processes")
     net.processes = args.processes
     if args.quick:
         net.steps, folds = min(net.steps, 20), 1
