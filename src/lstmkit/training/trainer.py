@@ -161,6 +161,8 @@ def clip_gradients(
 
     Returns the total norm before norm clipping (None when `clip_norm` is None).
     """
+    if clip_norm is None and clip_value is None:  # nothing to clip: skip the parameter walk
+        return None
     params = [p for p in parameters if p.grad is not None]
     if clip_value is not None:
         nn.utils.clip_grad_value_(params, clip_value)
