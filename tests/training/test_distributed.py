@@ -156,4 +156,3 @@ def test_config_accepts_only_a_bool_or_none() -> None:
     assert TrainerConfig(distributed=False).distributed is False
     with pytest.raises(ConfigError, match="distributed"):
         TrainerConfig(distributed="yes")
-

@@ -31,6 +31,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,7 @@ def fit_in_processes(net: NetConfig, features: bool, options: dict, y: np.ndarra
         work = Path(tmp)
         np.savez(work / "train.npz", y=np.asarray(y, dtype="float32"),
                  ds=pd.DatetimeIndex(ds).asi8)
-        spec = {"net": net.__dict__, "features": features, "options": options}
+        spec = {"net": asdict(net), "features": features, "options": options}
         (work / "spec.json").write_text(json.dumps(spec))
         threads = str(net.threads // net.processes)
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}

@@ -636,15 +636,14 @@ class Trainer:
                 run.global_step += 1
                 schedule.batch_done()
 
-            if cfg.tbptt_steps is not None:
-                with autocast(cfg.precision, self.device):
+            with autocast(cfg.precision, self.device):  # `update` leaves it for its part
+                if cfg.tbptt_steps is not None:
                     loss_value = tbptt_batch(net, inputs, target, loss_fn, cfg.tbptt_steps,
                                              update)
-            else:
-                with autocast(cfg.precision, self.device):
+                else:
                     loss = loss_fn(net(*inputs), target)
-                update(loss)
-                loss_value = loss.item()
+                    update(loss)
+                    loss_value = loss.item()
             n = _batch_size(inputs, target) if scale else 0
             total += loss_value * n
             count += n
