@@ -21,8 +21,9 @@ console = Console()
 
 
 def _fail(err: LstmkitError) -> None:
-    """Print an error (its text may hold brackets, e.g. pip extras, that Rich must not parse)."""
-    console.print(f"[bold red]error:[/] {escape(str(err))}")
+    """Print an error on one line, unwrapped, so paths and names in it stay whole (its text
+    may hold brackets, e.g. pip extras, that Rich must not parse)."""
+    console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)
     raise typer.Exit(code=1)
 
 
