@@ -21,8 +21,8 @@ from lstmkit.training import (
     load_checkpoint,
     read_checkpoint_meta,
 )
+from lstmkit.training.averaging import ema_decay_at
 from lstmkit.training.checkpoint import METADATA_KEY
-from lstmkit.training.trainer import ema_decay_at
 
 
 class SmallLSTM(nn.Module):

@@ -34,7 +34,7 @@ class TrainerConfig:
     count epochs of the training data's batches); ``plateau`` still acts at epoch ends.
 
     `ema_decay`: keep an exponential moving average of the weights (updated after every
-    optimizer step, `torch.optim.swa_utils`); validation, early stopping and the weights
+    optimizer step, `lstmkit.training.averaging`); validation, early stopping and the weights
     `fit` leaves in the model are then the averaged ones. Averaging damps the last steps'
     noise, which on small data is much of the spread between seeds. The decay warms up: update
     n uses min(ema_decay, (1 + n) / (10 + n)), so the initial weights are gone from the average

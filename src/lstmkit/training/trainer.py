@@ -21,7 +21,6 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
 from lstmkit.allocator import keep_freed_memory
@@ -34,6 +33,7 @@ from lstmkit.errors import (
 )
 from lstmkit.seeding import seed_everything
 from lstmkit.training import distributed
+from lstmkit.training.averaging import WeightAverage
 from lstmkit.training.checkpoint import (
     TrainingCheckpoint,
     capture_rng_state,
@@ -368,28 +368,9 @@ class LRSchedule:
 # ----------------------------------------------------------------------------- Trainer
 
 
-EMA_WARMUP = 10  # the average's decay at update n is min(ema_decay, (1 + n) / (10 + n))
-
-
-def ema_decay_at(decay: float, updates: int) -> float:
-    """The decay of the moving average's update after `updates` earlier ones.
-
-    Short of ``decay`` while few steps are averaged (TensorFlow's ``num_updates`` rule), so
-    the random initial weights leave the average after a few dozen steps rather than after
-    several times 1 / (1 - decay)."""
-    return min(decay, (1 + updates) / (EMA_WARMUP + updates))
-
-
-def _moving_average(model: nn.Module, decay: float | None) -> AveragedModel | None:
+def _moving_average(model: nn.Module, decay: float | None) -> WeightAverage | None:
     """An exponential moving average of `model`'s weights (None without a decay)."""
-    if decay is None:
-        return None
-
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor],
-               updates: torch.Tensor) -> None:
-        get_ema_multi_avg_fn(ema_decay_at(decay, int(updates)))(averaged, current, updates)
-
-    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
+    return None if decay is None else WeightAverage(model, decay)
 
 
 def _adamw(model: nn.Module, cfg: TrainerConfig) -> torch.optim.AdamW:
@@ -410,7 +391,7 @@ class _RunState:
     bad_epochs: int = 0  # epochs since the validation loss last improved
     history: TrainingHistory = field(default_factory=TrainingHistory)
     best_state: dict[str, torch.Tensor] | None = None
-    ema: AveragedModel | None = None  # moving average of the weights (ema_decay)
+    ema: WeightAverage | None = None  # moving average of the weights (ema_decay)
 
     def evaluated(self, model: nn.Module) -> nn.Module:
         """The weights validation judges and training returns: the average, if kept."""
@@ -632,7 +613,7 @@ class Trainer:
                     clip_gradients(model.parameters(), cfg.clip_norm, cfg.clip_value)
                     optimizer.step()
                     if run.ema is not None:
-                        run.ema.update_parameters(model)
+                        run.ema.update()
                 run.global_step += 1
                 schedule.batch_done()
 
@@ -798,7 +779,7 @@ class Trainer:
             "config": self.config.to_dict(),
         }
         if run.ema is not None:
-            meta["ema_updates"] = int(run.ema.n_averaged)
+            meta["ema_updates"] = run.ema.updates
         save_checkpoint(
             path,
             TrainingCheckpoint(
@@ -838,7 +819,7 @@ class Trainer:
             )
             if run.ema is not None and ckpt.ema is not None:
                 run.ema.module.load_state_dict(ckpt.ema)
-                run.ema.n_averaged.fill_(int(meta["ema_updates"]))
+                run.ema.updates = int(meta["ema_updates"])
         except (KeyError, ValueError, TypeError, RuntimeError) as exc:
             raise CheckpointError(
                 f"checkpoint {path} cannot be resumed with this model and config: "
