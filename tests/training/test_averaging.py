@@ -24,3 +24,11 @@ def test_average_copies_then_lerps_and_copies_integer_buffers() -> None:
     assert average.module[1].num_batches_tracked.item() == 1  # counters are copied, not averaged
     assert average.updates == 2
     assert average.module[0].weight.data_ptr() != model[0].weight.data_ptr()
+
+
+def test_average_follows_parameters_whose_data_is_replaced() -> None:
+    model = nn.Linear(2, 2)
+    average = WeightAverage(model, decay=0.5)
+    model.weight.data = torch.ones(2, 2)  # as Module.to does when it converts
+    average.update()
+    assert torch.equal(average.module.weight, torch.ones(2, 2))

@@ -54,4 +54,6 @@ class WeightAverage:
 
 
 def _tensors(model: nn.Module) -> list[torch.Tensor]:
-    return [t.detach() for t in (*model.parameters(), *model.buffers())]
+    # the parameters themselves, not detached views: a later `param.data = ...` (what
+    # `Module.to` does) is then still followed; updates run under no_grad
+    return [*model.parameters(), *model.buffers()]
