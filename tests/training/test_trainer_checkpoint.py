@@ -256,9 +256,9 @@ def test_weight_average_is_the_moving_average_of_the_steps(tmp_path: Path) -> No
         steps.append({k: v.clone() for k, v in model.state_dict().items()})
     averaged = fresh_model()
     Trainer(config(tmp_path / "ema", max_steps=3, lr_schedule="constant", checkpoint_dir=None,
-                   ema_decay=0.25)).fit(averaged, train)
-    # the first update copies; then decay min(0.25, (1 + n) / (10 + n)): 2/11, then 0.25
-    d1, d2 = 2 / 11, 0.25
+                   ema_decay=0.45)).fit(averaged, train)
+    # the first update copies; then decay min(0.45, (1 + n) / (4 + n)): 2/5, then 0.45
+    d1, d2 = 2 / 5, 0.45
     for name, value in averaged.state_dict().items():
         first_two = d1 * steps[0][name] + (1 - d1) * steps[1][name]
         expected = d2 * first_two + (1 - d2) * steps[2][name]
@@ -280,9 +280,11 @@ def test_weight_average_survives_a_resume(tmp_path: Path) -> None:
 
 
 def test_moving_average_decay_warms_up_to_ema_decay() -> None:
-    assert ema_decay_at(0.995, 1) == pytest.approx(2 / 11)
-    assert ema_decay_at(0.995, 250) == pytest.approx(251 / 260)
-    assert ema_decay_at(0.9, 1000) == 0.9  # reached after 80 updates
+    assert ema_decay_at(0.995, 1) == pytest.approx(2 / 5)
+    assert ema_decay_at(0.995, 250) == pytest.approx(251 / 254)
+    assert ema_decay_at(0.995, 595) < 0.995
+    assert ema_decay_at(0.995, 597) == 0.995
+    assert ema_decay_at(0.9, 1000) == 0.9  # reached after 26 updates
 
 
 @pytest.mark.parametrize("decay", [0.0, 1.0, -0.5, "0.9"])

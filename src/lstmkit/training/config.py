@@ -37,7 +37,7 @@ class TrainerConfig:
     optimizer step, `lstmkit.training.averaging`); validation, early stopping and the weights
     `fit` leaves in the model are then the averaged ones. Averaging damps the last steps'
     noise, which on small data is much of the spread between seeds. The decay warms up: update
-    n uses min(ema_decay, (1 + n) / (10 + n)), so the initial weights are gone from the average
+    n uses min(ema_decay, (1 + n) / (4 + n)), so the initial weights are gone from the average
     after a few dozen steps, whatever the decay.
 
     `precision`: ``"float32"``, or ``"bfloat16"`` for mixed precision: the training forward
