@@ -17,7 +17,7 @@ def ema_decay_at(decay: float, updates: int) -> float:
     4 for its 10), so the random initial weights leave the average after a few dozen steps
     rather than after several times 1 / (1 - decay). Until the cap, step j of n weighs in
     about as j squared: 70 % of the average comes from the last third of the steps (with 10,
-    weights as j**8, 65 % from the last ninth)."""
+    weights as j**8, 66 % from the last ninth)."""
     return min(decay, (1 + updates) / (EMA_WARMUP + updates))
 
 
