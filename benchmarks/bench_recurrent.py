@@ -133,6 +133,61 @@ class CompiledPlainLSTM(nn.Module):
         return self.maths(x, layers), None
 
 
+class _MatrixProductsOnly(torch.autograd.Function):
+    """The matrix products of a stacked LSTM's training step and nothing else: each layer's
+    input projection over all steps, one h·W_hhᵀ per step; backward one dA·W_hh per step, the
+    two weight gradients and the input gradient as one product each. No gate maths: the time
+    any float32 implementation of these layers needs at least, whatever it fuses."""
+
+    @staticmethod
+    def forward(ctx, x, *weights):  # noqa: ANN001 - x (T, B, I); weights: w_ih, w_hh per layer
+        inputs, saved = x, []
+        for w_ih, w_hh in zip(weights[::2], weights[1::2], strict=True):
+            steps, batch, hidden = inputs.shape[0], inputs.shape[1], w_hh.shape[1]
+            projected = (inputs.flatten(0, 1) @ w_ih.t()).view(steps, batch, 4 * hidden)
+            h, outputs = inputs.new_zeros(batch, hidden), []
+            for t in range(steps):
+                h = torch.addmm(projected[t], h, w_hh.t())[:, :hidden]
+                outputs.append(h)
+            saved += [inputs, torch.stack(outputs)]
+            inputs = saved[-1]
+        ctx.save_for_backward(*saved, *weights)
+        return inputs
+
+    @staticmethod
+    def backward(ctx, d_out):  # noqa: ANN001
+        *saved, = ctx.saved_tensors
+        layers = len(saved) // 4
+        states, weights = saved[:2 * layers], saved[2 * layers:]
+        grads: list[torch.Tensor] = []
+        for k in range(layers - 1, -1, -1):
+            inputs, outputs = states[2 * k], states[2 * k + 1]
+            w_ih, w_hh = weights[2 * k], weights[2 * k + 1]
+            steps, batch, hidden = outputs.shape
+            d_gates = d_out.new_zeros(steps, batch, 4 * hidden)
+            d_h = d_out.new_empty(batch, hidden)
+            for t in range(steps - 1, -1, -1):
+                torch.mm(d_gates[t], w_hh, out=d_h)
+            flat = d_gates.flatten(0, 1)
+            grads = [flat.t() @ inputs.flatten(0, 1), flat.t() @ outputs.flatten(0, 1), *grads]
+            if k > 0:
+                d_out = (flat @ w_ih).view(steps, batch, -1)
+        return None, *grads
+
+
+class MatrixProductsFloor(nn.Module):
+    """Reference point, not an LSTM: `_MatrixProductsOnly` on nn.LSTM-shaped weights."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(FEATURES, hidden, LAYERS, batch_first=True, bias=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        weights = [getattr(self.rnn, f"{n}_l{k}") for k in range(LAYERS)
+                   for n in ("weight_ih", "weight_hh")]
+        return _MatrixProductsOnly.apply(x.transpose(0, 1), *weights).transpose(0, 1), None
+
+
 def implementations(hidden: int, plain_loops: bool) -> list[tuple[str, Callable[[], nn.Module]]]:
     def rec(**kw):
         return lambda: Recurrent(FEATURES, hidden, LAYERS, **kw)
@@ -142,6 +197,7 @@ def implementations(hidden: int, plain_loops: bool) -> list[tuple[str, Callable[
         ("Recurrent lstm (default, fused)", rec()),
         ("Recurrent lstm compile=True", rec(compile=True)),
         ("torch.compile(plain LSTM maths)", lambda: CompiledPlainLSTM(hidden)),
+        ("floor: the matrix products alone", lambda: MatrixProductsFloor(hidden)),
         ("Recurrent peephole (compiled)", rec(cell="peephole")),
         ("Recurrent recurrent_dropout=0.25 (compiled)", rec(recurrent_dropout=0.25)),
     ]
