@@ -156,7 +156,7 @@ class _MatrixProductsOnly(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, d_out):  # noqa: ANN001
-        *saved, = ctx.saved_tensors
+        saved = ctx.saved_tensors
         layers = len(saved) // 4
         states, weights = saved[:2 * layers], saved[2 * layers:]
         grads: list[torch.Tensor] = []
