@@ -162,7 +162,7 @@ def test_max_steps_from_the_config_file_bounds_every_fold(tmp_path: Path) -> Non
 def test_per_window_training_options_reach_the_model_from_a_config_file(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "load.csv")
     options = {"window_norm": "standard", "decoder_states": "aligned", "window_loss": True,
-               "partial_windows": True, "ema_decay": 0.9}
+               "partial_windows": True, "sampling": "random", "ema_decay": 0.9}
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({"data": str(data), "time_col": "when", "target": "load",
                                       "horizon": 6, "lookback": 24, "hidden_size": 8,

@@ -91,6 +91,7 @@ class ForecastConfig:
     validation_fraction: float = 0.1
     train_stride: int = 1
     partial_windows: bool = False  # also train on windows running past the last row, masked
+    sampling: str = "epochs"  # or random: each batch's windows drawn with replacement
     ema_decay: float | None = None  # forecast with a moving average of the weights
     precision: str = "float32"  # or bfloat16: mixed-precision training (autocast)
     seed: int = 0
@@ -196,8 +197,8 @@ class ForecastConfig:
             lr=self.lr,
             weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
             train_stride=self.train_stride, partial_windows=self.partial_windows,
-            ema_decay=self.ema_decay, precision=self.precision, seed=self.seed,
-            progress=False,
+            sampling=self.sampling, ema_decay=self.ema_decay, precision=self.precision,
+            seed=self.seed, progress=False,
         )
 
     def covariates(self) -> list[str]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from lstmkit.errors import ConfigError, DataValidationError
 from lstmkit.models.forecast_design import default_calendar
@@ -275,3 +278,25 @@ def test_default_calendar_leaves_out_yearly_terms_below_two_years_of_data() -> N
 def test_calendar_that_is_not_a_list_is_refused(calendar: object) -> None:
     with pytest.raises(ConfigError, match=r"calendar must be True, False or a list.*got"):
         small(max_steps=1, calendar=calendar).fit(seasonal_ar(300))
+
+
+def test_random_sampling_reaches_the_trainer_and_bad_values_name_the_option(
+        tmp_path: Path) -> None:
+    """sampling="random" draws each batch's windows with replacement: same seed, other
+    batches, other weights; the forecasts stay finite and the option is saved."""
+    t = np.arange(300)
+    df = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=300, freq="h"),
+                       "y": np.sin(2 * np.pi * t / 24) + 0.01 * t})
+    params = dict(lookback=24, horizon=6, hidden_size=8, num_layers=1, max_epochs=2,
+                  batch_size=16, seasonal_lags=(), calendar=False, validation_fraction=0.0,
+                  progress=False)
+    drawn = LSTMForecaster(sampling="random", **params).fit(df)
+    again = LSTMForecaster(sampling="random", **params).fit(df)
+    epochs = LSTMForecaster(**params).fit(df)
+    weights = [dict(m.network_.state_dict()) for m in (drawn, again, epochs)]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
+    assert np.isfinite(drawn.predict(df)["y"]).all()
+    assert LSTMForecaster.load(drawn.save(tmp_path / "m")).sampling == "random"
+    with pytest.raises(ConfigError, match="sampling must be one of 'epochs', 'random'"):
+        LSTMForecaster(sampling="shuffled", **params).fit(df)

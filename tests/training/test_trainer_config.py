@@ -67,6 +67,7 @@ def test_path_checkpoint_dir_is_stored_as_str(tmp_path: Path) -> None:
         ("device", "gpu", "device must be"),
         ("progress", "yes", "progress must be True or False"),
         ("shuffle", 1, "shuffle must be True or False"),
+        ("sampling", "bootstrap", "sampling must be one of 'epochs', 'random'"),
         ("num_workers", -2, "num_workers must be >= 0"),
     ],
 )
@@ -76,6 +77,8 @@ def test_invalid_values_name_the_field(field: str, value: object, expected: str)
 
 
 def test_combined_checks() -> None:
+    with pytest.raises(ConfigError, match="sampling='random' .* needs shuffle=True"):
+        TrainerConfig(sampling="random", shuffle=False)
     with pytest.raises(ConfigError, match="gamma"):
         TrainerConfig(lr_schedule="plateau", gamma=1.0)
     TrainerConfig(lr_schedule="step", gamma=1.0)  # allowed: a constant step schedule

@@ -136,6 +136,9 @@ class LSTMForecaster(BaseEstimator):
             row (or the first validation target), on the steps they have, the loss masking
             the rest: the latest rows then count as targets at every step of the horizon,
             not only at the last (NeuralForecast trains this way). Direct and seq2seq.
+        sampling: "epochs" (every training window once per epoch) or "random" (each batch's
+            windows drawn at random with replacement, as NeuralForecast draws them; see
+            `TrainerConfig`).
         ema_decay: keep a moving average of the weights over the optimizer steps (e.g.
             0.99) and forecast with it (see `TrainerConfig`): steadier models from run to run.
         precision: "float32", or "bfloat16" to train in mixed precision (see `TrainerConfig`):
@@ -178,6 +181,7 @@ class LSTMForecaster(BaseEstimator):
         validation_fraction: float = 0.1,
         train_stride: int = 1,
         partial_windows: bool = False,
+        sampling: str = "epochs",
         ema_decay: float | None = None,
         seed: int = 0,
         device: str = "auto",
@@ -218,6 +222,7 @@ class LSTMForecaster(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.train_stride = train_stride
         self.partial_windows = partial_windows
+        self.sampling = sampling
         self.ema_decay = ema_decay
         self.seed = seed
         self.device = device
@@ -233,7 +238,7 @@ class LSTMForecaster(BaseEstimator):
         series = self._load(data, target, time_col, id_col, freq, fitting=True)
         p = self._prepare(series)
         trainer = self._trainer(p.val is not None, max_steps=self.max_steps,
-                                ema_decay=self.ema_decay)
+                                ema_decay=self.ema_decay, sampling=self.sampling)
         val_set = self._windows(p.design, p.val) if p.val is not None else None
         trained, loss = p.network, self._loss()
         if self.window_loss:

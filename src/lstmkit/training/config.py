@@ -13,6 +13,7 @@ from lstmkit.errors import ConfigError
 
 LR_SCHEDULES = ("constant", "cosine", "step", "plateau")
 PRECISIONS = ("float32", "bfloat16")
+SAMPLINGS = ("epochs", "random")
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
@@ -46,6 +47,13 @@ class TrainerConfig:
     needed). Faster where the hardware has bfloat16 arithmetic (CPUs with AVX512-BF16 or AMX,
     GPUs from Ampere on); elsewhere it runs emulated and slower.
 
+    `sampling`: ``"epochs"`` (every epoch visits each training item once, in an order drawn
+    afresh each epoch; in file order with `shuffle=False`) or ``"random"`` (every item of every
+    batch drawn uniformly at random, with replacement, as NeuralForecast draws its windows; an
+    epoch is still ``len(data) / batch_size`` batches). Both are seeded per epoch, so runs and
+    resumed runs repeat exactly. On small data, where an epoch is a handful of batches,
+    ``"random"`` gave steadier forecasters (`benchmarks/peers`).
+
     `batch_size` is the global batch. `distributed`: None uses data-parallel training when
     torchrun started more than one process (each takes ``batch_size / WORLD_SIZE`` windows of
     every batch; see `lstmkit.training.distributed`), False never, True requires torchrun.
@@ -76,6 +84,7 @@ class TrainerConfig:
     resume: bool = False
     progress: bool | None = None
     shuffle: bool = True
+    sampling: str = "epochs"
     num_workers: int = 0
     distributed: bool | None = None
 
@@ -111,6 +120,11 @@ class TrainerConfig:
                 f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
                 f"got {self.precision!r}"
             )
+        if self.sampling not in SAMPLINGS:
+            raise ConfigError(
+                f"sampling must be one of {', '.join(map(repr, SAMPLINGS))}, "
+                f"got {self.sampling!r}"
+            )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(
                 f"lr_schedule must be one of {', '.join(map(repr, LR_SCHEDULES))}, "
@@ -137,6 +151,9 @@ class TrainerConfig:
         for name in ("progress", "distributed"):
             if getattr(self, name) is not None:
                 _check_bool(name, getattr(self, name))
+        if self.sampling == "random" and not self.shuffle:
+            raise ConfigError("sampling='random' draws the items at random; it needs "
+                              "shuffle=True (shuffle=False keeps the file order)")
         if self.resume and self.checkpoint_dir is None:
             raise ConfigError("resume=True needs checkpoint_dir to be set")
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
-from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, RandomSampler, TensorDataset
 
 from lstmkit.allocator import keep_freed_memory
 from lstmkit.errors import (
@@ -749,6 +749,11 @@ class Trainer:
         # A generator seeded from (seed, epoch): the order never depends on global RNG use.
         generator = torch.Generator()
         generator.manual_seed(_epoch_seed(self.config.seed, epoch))
+        if (shuffle and sampler is None and self.config.sampling == "random"
+                and not isinstance(data, IterableDataset)):
+            sampler = RandomSampler(data, replacement=True, num_samples=len(data),
+                                    generator=generator)
+            shuffle = False
         return DataLoader(
             data,
             batch_size=batch_size or self.config.batch_size,
