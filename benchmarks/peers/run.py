@@ -201,6 +201,7 @@ def summarise(task: Task, y: np.ndarray, runs: dict[str, list[dict[str, Any]]]
                "repeats": len(per_repeat)}
         for key in per_repeat[0]:
             row[key] = statistics.median(r[key] for r in per_repeat)
+        row["mase_per_repeat"] = [r["mase"] for r in per_repeat]
         row["mae_min"] = min(r["mae"] for r in per_repeat)
         row["mae_max"] = max(r["mae"] for r in per_repeat)
         rows.append(row)
@@ -210,6 +211,32 @@ def summarise(task: Task, y: np.ndarray, runs: dict[str, list[dict[str, Any]]]
             ok = ref is not None and ref[key] and not np.isnan(ref[key])
             row[f"{key}_x_lstmkit"] = row[key] / ref[key] if ok else float("nan")
     return rows
+
+
+def paired(rows: list[dict[str, Any]], resamples: int = 10_000) -> str:
+    """Every other network against the reference lstmkit row, seed by seed (repeat r of every
+    network trains with the same seed): on how many seeds lstmkit's MASE is lower, the median
+    and mean of the other's MASE minus lstmkit's, and a 95 % bootstrap interval of that mean
+    (a positive difference favours lstmkit). Empty with fewer than 3 common seeds."""
+    ref, lines = reference(rows), []
+    for row in rows:
+        if ref is None or row is ref or not row["steps"]:
+            continue
+        n = min(len(row["mase_per_repeat"]), len(ref["mase_per_repeat"]))
+        if n < 3:
+            continue
+        diff = (np.asarray(row["mase_per_repeat"][:n]) - np.asarray(ref["mase_per_repeat"][:n]))
+        draws = np.random.default_rng(0).integers(0, n, size=(resamples, n))
+        low, high = np.quantile(diff[draws].mean(axis=1), [0.025, 0.975])
+        lines.append(f"| {row['model']} | {n} | {int((diff > 0).sum())} of {n} | "
+                     f"{np.median(diff):+.3f} | {diff.mean():+.3f} [{low:+.3f}, {high:+.3f}] |")
+    if not lines:
+        return ""
+    head = ("paired by seed against the lstmkit row the ratios divide by (the row's MASE "
+            "minus lstmkit's; positive favours lstmkit):\n\n"
+            "| model | seeds | lstmkit lower on | median difference "
+            "| mean difference [95 % bootstrap] |\n|---|---:|---:|---:|---:|")
+    return "\n".join([head, *lines])
 
 
 def reference(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -415,11 +442,12 @@ def main(argv: list[str] | None = None) -> None:
             f"{load_note(before, os.getloadavg())}", "", describe(task), "",
             f"medians of {_repeats(runs)} repeat(s); × lk = ratio to "
             f"{ref['model'] if (ref := reference(rows)) else 'lstmkit (not run)'} in this run", "",
-            table, ""])
+            table, "", paired(rows), ""])
         print(text, flush=True)
         (out_dir / "table.md").write_text(text)
         with open(out_dir / "table.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(f, fieldnames=[k for k in rows[0] if k != "mase_per_repeat"],
+                                    extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
 
