@@ -31,6 +31,7 @@ class NetConfig:
     dropout: float = 0.0  # each library's own dropout parameter, at this rate
     threads: int = 2
     processes: int = 1  # lstmkit rows: data-parallel torchrun processes, threads / processes each
+    sampling: str = "epochs"  # lstmkit rows: TrainerConfig.sampling ("random": with replacement)
     seed: int = 0
 
 

@@ -146,6 +146,7 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
         raise SystemExit(f"--processes {args.processes}: the batch of {net.batch_size} windows "
                          "must split evenly over the processes")
     net.processes = args.processes
+    net.sampling = args.sampling
     if args.quick:
         net.steps, folds = min(net.steps, 20), 1
     classical = [] if args.no_classical else list(spec["classical"])
@@ -258,9 +259,12 @@ def _suffix(name: str, task: Task) -> str:
 
 def _processes(name: str, task: Task) -> str:
     n = task.net
-    if n.processes == 1 or not name.startswith("lstmkit"):
+    if not name.startswith("lstmkit"):
         return ""
-    return (f", {n.processes} processes x {n.threads // n.processes} thread(s) "
+    drawn = ", windows drawn at random (sampling='random')" if n.sampling == "random" else ""
+    if n.processes == 1:
+        return drawn
+    return (f"{drawn}, {n.processes} processes x {n.threads // n.processes} thread(s) "
             "(DistributedDataParallel)")
 
 
@@ -341,6 +345,7 @@ def describe(task: Task) -> str:
             + (f"dropout {n.dropout}, " if n.dropout else "")
             + (f"lstmkit rows on {n.processes} data-parallel processes, " if n.processes > 1
                else "")
+            + ("lstmkit rows draw their windows at random, " if n.sampling == "random" else "")
             + f"seed {n.seed} + repeat index; "
             f"MASE scale: seasonal naive ({task.season}) in-sample error of each fold's "
             "training part; metrics are means over folds"
@@ -375,6 +380,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="lstmkit rows train data-parallel on this many torchrun "
                              "processes with threads / processes threads each (the same "
                              "global batches); the other models ignore it")
+    parser.add_argument("--sampling", choices=["epochs", "random"], default="epochs",
+                        help="how lstmkit rows draw each batch's windows (TrainerConfig."
+                             "sampling): every window once per epoch, or at random with "
+                             "replacement as NeuralForecast does; the other models keep their "
+                             "own way")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="1 repeat, 1 fold, at most 20 steps: checks the whole pipeline")

@@ -17,8 +17,7 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "lstmkit_averaged": ("adapters.lstmkit_lstm",
                          "lstmkit LSTMForecaster + NeuralForecast's decoding and loss "
                          "(window_norm='standard', decoder_states='aligned', window_loss, "
-                         "partial_windows, sampling='random') + weight average "
-                         "(ema_decay=0.995, warming up)"),
+                         "partial_windows) + weight average (ema_decay=0.995, warming up)"),
     "neuralforecast": ("adapters.neuralforecast_lstm", "NeuralForecast LSTM"),
     "neuralforecast_window_scaled": ("adapters.neuralforecast_lstm",
                                      "NeuralForecast LSTM + its per-window scaler "

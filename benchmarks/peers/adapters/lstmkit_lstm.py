@@ -17,6 +17,9 @@ data count too (`partial_windows=True`) — and forecasts with the moving averag
 weights (`ema_decay=0.995`, warming up from a fast average), which NeuralForecast does not
 have.
 
+`run.py --sampling random` (`NetConfig.sampling`) draws every lstmkit row's windows at random
+with replacement, as NeuralForecast draws its windows (`LSTMForecaster(sampling="random")`).
+
 With `NetConfig.processes` N > 1 (`run.py --processes N`) every lstmkit row trains
 data-parallel: `fit` starts `torchrun` with N processes of threads / N threads each
 (`lstmkit_ddp_fit.py`, PyTorch's DistributedDataParallel over gloo: the same global batches,
@@ -53,7 +56,8 @@ def build(net: NetConfig, features: bool, options: dict) -> LSTMForecaster:
         max_steps=net.steps,
         batch_size=net.batch_size, lr=net.lr, weight_decay=0.0, clip_norm=None,
         lr_schedule="constant", validation_fraction=0.0, seed=net.seed, device="cpu",
-        precision=net.precision, dropout=net.dropout, progress=False, **options,
+        precision=net.precision, dropout=net.dropout, sampling=net.sampling, progress=False,
+        **options,
     )
 
 
