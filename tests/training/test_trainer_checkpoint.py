@@ -102,14 +102,18 @@ def test_checkpoint_layout(tmp_path: Path) -> None:
     assert read_checkpoint_meta(path)["epoch"] == 2
 
 
-def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sampling", ["epochs", "random"])
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path: Path, sampling: str
+                                                            ) -> None:
     train, val = data()
     reference = fresh_model()
-    full = Trainer(config(tmp_path / "a")).fit(reference, train, val)
+    full = Trainer(config(tmp_path / "a", sampling=sampling)).fit(reference, train, val)
 
-    Trainer(config(tmp_path / "b", max_epochs=2)).fit(fresh_model(), train, val)
+    Trainer(config(tmp_path / "b", max_epochs=2, sampling=sampling)).fit(fresh_model(), train,
+                                                                         val)
     resumed = fresh_model(init_seed=99)  # different start: everything comes from the file
-    history = Trainer(config(tmp_path / "b", resume=True)).fit(resumed, train, val)
+    history = Trainer(config(tmp_path / "b", resume=True, sampling=sampling)).fit(resumed, train,
+                                                                                  val)
 
     assert same_weights(resumed, reference)
     assert without_seconds(history) == without_seconds(full)

@@ -51,8 +51,7 @@ class TrainerConfig:
     afresh each epoch; in file order with `shuffle=False`) or ``"random"`` (every item of every
     batch drawn uniformly at random, with replacement, as NeuralForecast draws its windows; an
     epoch is still ``len(data) / batch_size`` batches). Both are seeded per epoch, so runs and
-    resumed runs repeat exactly. On small data, where an epoch is a handful of batches,
-    ``"random"`` gave steadier forecasters (`benchmarks/peers`).
+    resumed runs repeat exactly.
 
     `batch_size` is the global batch. `distributed`: None uses data-parallel training when
     torchrun started more than one process (each takes ``batch_size / WORLD_SIZE`` windows of
