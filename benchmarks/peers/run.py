@@ -196,13 +196,16 @@ def summarise(task: Task, y: np.ndarray, runs: dict[str, list[dict[str, Any]]]
                 "windows_per_s": steps * task.net.batch_size / fit_s if steps else float("nan"),
                 "peak_rss_mb": result["peak_rss_mb"],
                 **{m: float(np.mean([f[m] for f in metrics])) for m in ("mae", "rmse", "mase")},
+                "fold_mase": [f["mase"] for f in metrics],
             })
         row = {"model": ADAPTERS[name][1] + _suffix(name, task) + _processes(name, task),
                "key": name,
                "repeats": len(per_repeat)}
         for key in per_repeat[0]:
-            row[key] = statistics.median(r[key] for r in per_repeat)
+            if key != "fold_mase":
+                row[key] = statistics.median(r[key] for r in per_repeat)
         row["mase_per_repeat"] = [r["mase"] for r in per_repeat]
+        row["fold_mase"] = np.median([r["fold_mase"] for r in per_repeat], axis=0).tolist()
         row["mae_min"] = min(r["mae"] for r in per_repeat)
         row["mae_max"] = max(r["mae"] for r in per_repeat)
         rows.append(row)
@@ -238,6 +241,17 @@ def paired(rows: list[dict[str, Any]], resamples: int = 10_000) -> str:
             "| model | seeds | lstmkit lower on | median difference "
             "| mean difference [95 % bootstrap] |\n|---|---:|---:|---:|---:|")
     return "\n".join([head, *lines])
+
+
+def by_fold(rows: list[dict[str, Any]], starts: list[str]) -> str:
+    """MASE of every model fold by fold (median over repeats): which test period decides the
+    table. `starts` labels each fold by its first forecast origin."""
+    head = "| model | " + " | ".join(f"fold {k + 1} (from {d})" for k, d in enumerate(starts))
+    lines = [f"MASE by fold (median over repeats):\n\n{head} |",
+             "|---|" + "---:|" * len(starts)]
+    lines += [f"| {r['model']} | " + " | ".join(f"{v:.3f}" for v in r["fold_mase"]) + " |"
+              for r in rows]
+    return "\n".join(lines)
 
 
 def reference(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -420,15 +434,20 @@ def main(argv: list[str] | None = None) -> None:
         task_path = out_dir / "task.json"
         task_json = json.dumps(task.to_json(), indent=1)
         reusing = args.reuse or args.summarise_only
-        if reusing and task_path.exists() and task_path.read_text() != task_json:
+        # compared as Tasks: a file written before a setting existed reads it as its default
+        if reusing and task_path.exists() and Task.from_json(
+                json.loads(task_path.read_text())) != task:
             raise SystemExit(f"--reuse: {task_path} holds another configuration; drop --reuse "
                              "or use another --output")
         task_path.write_text(task_json)
-        y = task_series(task)["y"].to_numpy("float64")
+        series = task_series(task)
+        y = series["y"].to_numpy("float64")
         try:  # before any child runs: folds that do not fit the series stop here
-            make_folds(task, len(y))
+            folds = make_folds(task, len(y))
         except DataValidationError as err:
             raise SystemExit(f"{dataset}: {err}") from None
+        fold_starts = [f"{series['ds'].iloc[f.test_start]:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
+                       for f in folds]
         before = os.getloadavg()
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         for repeat in range(args.repeats):
@@ -452,11 +471,12 @@ def main(argv: list[str] | None = None) -> None:
             f"{load_note(before, os.getloadavg())}", "", describe(task), "",
             f"medians of {_repeats(runs)} repeat(s); × lk = ratio to "
             f"{ref['model'] if (ref := reference(rows)) else 'lstmkit (not run)'} in this run", "",
-            table, "", paired(rows), ""])
+            table, "", paired(rows), "", by_fold(rows, fold_starts), ""])
         print(text, flush=True)
         (out_dir / "table.md").write_text(text)
         with open(out_dir / "table.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=[k for k in rows[0] if k != "mase_per_repeat"],
+            lists = ("mase_per_repeat", "fold_mase")
+            writer = csv.DictWriter(f, fieldnames=[k for k in rows[0] if k not in lists],
                                     extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
