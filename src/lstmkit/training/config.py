@@ -114,21 +114,11 @@ class TrainerConfig:
                 set_(self, name, _check_float(name, getattr(self, name), positive=True))
         set_(self, "gamma", _check_float("gamma", self.gamma, positive=True))
 
-        if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
-                f"got {self.precision!r}"
-            )
-        if self.sampling not in SAMPLINGS:
-            raise ConfigError(
-                f"sampling must be one of {', '.join(map(repr, SAMPLINGS))}, "
-                f"got {self.sampling!r}"
-            )
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(
-                f"lr_schedule must be one of {', '.join(map(repr, LR_SCHEDULES))}, "
-                f"got {self.lr_schedule!r}"
-            )
+        for name, choices in (("precision", PRECISIONS), ("sampling", SAMPLINGS),
+                              ("lr_schedule", LR_SCHEDULES)):
+            if getattr(self, name) not in choices:
+                raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, "
+                                  f"got {getattr(self, name)!r}")
         if self.gamma > 1.0 or (self.lr_schedule == "plateau" and self.gamma == 1.0):
             raise ConfigError(
                 f"gamma is the factor the learning rate is multiplied by and must be in (0, 1)"
