@@ -180,7 +180,7 @@ def summarise(task: Task, y: np.ndarray, runs: dict[str, list[dict[str, Any]]]
     h = task.net.horizon
     rows = []
     for name, repeats in runs.items():
-        per_repeat = []
+        per_repeat, fold_mase = [], []
         for result in repeats:
             metrics = []
             for fold, res in zip(folds, result["folds"], strict=True):
@@ -196,16 +196,15 @@ def summarise(task: Task, y: np.ndarray, runs: dict[str, list[dict[str, Any]]]
                 "windows_per_s": steps * task.net.batch_size / fit_s if steps else float("nan"),
                 "peak_rss_mb": result["peak_rss_mb"],
                 **{m: float(np.mean([f[m] for f in metrics])) for m in ("mae", "rmse", "mase")},
-                "fold_mase": [f["mase"] for f in metrics],
             })
+            fold_mase.append([f["mase"] for f in metrics])
         row = {"model": ADAPTERS[name][1] + _suffix(name, task) + _processes(name, task),
                "key": name,
                "repeats": len(per_repeat)}
         for key in per_repeat[0]:
-            if key != "fold_mase":
-                row[key] = statistics.median(r[key] for r in per_repeat)
+            row[key] = statistics.median(r[key] for r in per_repeat)
         row["mase_per_repeat"] = [r["mase"] for r in per_repeat]
-        row["fold_mase"] = np.median([r["fold_mase"] for r in per_repeat], axis=0).tolist()
+        row["fold_mase"] = np.median(fold_mase, axis=0).tolist()
         row["mae_min"] = min(r["mae"] for r in per_repeat)
         row["mae_max"] = max(r["mae"] for r in per_repeat)
         rows.append(row)
