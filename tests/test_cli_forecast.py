@@ -200,3 +200,32 @@ def test_precision_option_reaches_the_saved_model_and_bad_values_get_one_line(
     assert bad.exit_code != 0
     assert "precision must be one of 'float32', 'bfloat16', got 'half'" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_an_ensemble_from_a_config_file_saves_every_member(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    config = tmp_path / "c.yaml"
+    settings = {"data": str(data), "time_col": "when", "target": "load", "horizon": 6,
+                "lookback": 24, "hidden_size": 8, "num_layers": 1, "seasonal_lags": [],
+                "ensemble": 2, "n_jobs": 2}
+    config.write_text(yaml.safe_dump(settings))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["forecast", "--config", str(config), "--output", str(out),
+                                 "--epochs", "1", "--folds", "1", "--fold-length", "6",
+                                 "--baselines", "naive"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "model" / "config.json").read_text())
+    assert (saved["config"]["ensemble"], saved["config"]["n_jobs"]) == (2, 2)
+    assert len(saved["extra"]["member_histories"]) == 1  # the first member's is "history"
+    assert np.isfinite(pd.read_csv(out / "forecast.csv")["load"]).all()
+    flags = runner.invoke(app, ["forecast", str(data), "--time-col", "when", "--target", "load",
+                                *TINY, "--output", str(tmp_path / "flags"), "--ensemble", "3"])
+    assert flags.exit_code == 0, flags.output
+    assert json.loads((tmp_path / "flags" / "model" / "config.json").read_text())[
+        "config"]["ensemble"] == 3
+    config.write_text(yaml.safe_dump({**settings, "ensemble": 0}))
+    bad = runner.invoke(app, ["forecast", "--config", str(config), "--output",
+                              str(tmp_path / "bad"), "--epochs", "1"])
+    assert bad.exit_code != 0
+    assert "ensemble must be a positive integer, got 0" in bad.output
+    assert "Traceback" not in bad.output

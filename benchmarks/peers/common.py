@@ -32,7 +32,14 @@ class NetConfig:
     threads: int = 2
     processes: int = 1  # lstmkit rows: data-parallel torchrun processes, threads / processes each
     sampling: str = "epochs"  # lstmkit rows: TrainerConfig.sampling ("random": with replacement)
+    ensemble: int = 1  # lstmkit rows: LSTMForecaster(ensemble=...), members side by side
     seed: int = 0
+
+
+def member_jobs(net: NetConfig) -> int:
+    """lstmkit's `n_jobs`: ensemble members trained side by side, one thread each at most
+    as many as the threads; one at a time under data-parallel processes."""
+    return 1 if net.processes > 1 else max(1, min(net.ensemble, net.threads))
 
 
 @dataclass

@@ -41,7 +41,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from adapters import ADAPTERS, NEURAL  # noqa: E402
-from common import NetConfig, Task, make_folds, score, task_series  # noqa: E402
+from common import (  # noqa: E402
+    NetConfig,
+    Task,
+    make_folds,
+    member_jobs,
+    score,
+    task_series,
+)
 
 from lstmkit.errors import DataValidationError  # noqa: E402
 
@@ -147,6 +154,7 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
                          "must split evenly over the processes")
     net.processes = args.processes
     net.sampling = args.sampling
+    net.ensemble = args.ensemble
     if args.quick:
         net.steps, folds = min(net.steps, 20), 1
     classical = [] if args.no_classical else list(spec["classical"])
@@ -275,6 +283,9 @@ def _processes(name: str, task: Task) -> str:
     if not name.startswith("lstmkit"):
         return ""
     drawn = ", windows drawn at random (sampling='random')" if n.sampling == "random" else ""
+    if n.ensemble > 1:
+        drawn += (f", ensemble of {n.ensemble} (n_jobs={member_jobs(n)}, "
+                  f"{max(1, n.threads // member_jobs(n))} thread(s) each)")
     if n.processes == 1:
         return drawn
     return (f"{drawn}, {n.processes} processes x {n.threads // n.processes} thread(s) "
@@ -359,6 +370,7 @@ def describe(task: Task) -> str:
             + (f"lstmkit rows on {n.processes} data-parallel processes, " if n.processes > 1
                else "")
             + ("lstmkit rows draw their windows at random, " if n.sampling == "random" else "")
+            + (f"lstmkit rows are ensembles of {n.ensemble}, " if n.ensemble > 1 else "")
             + f"seed {n.seed} + repeat index; "
             f"MASE scale: seasonal naive ({task.season}) in-sample error of each fold's "
             "training part; metrics are means over folds"
@@ -398,6 +410,11 @@ def main(argv: list[str] | None = None) -> None:
                              "sampling): every window once per epoch, or at random with "
                              "replacement as NeuralForecast does; the other models keep their "
                              "own way")
+    parser.add_argument("--ensemble", type=positive_int, default=1,
+                        help="lstmkit rows train this many networks and average their "
+                             "forecasts (LSTMForecaster(ensemble=...)), side by side in "
+                             "forked processes sharing the threads (n_jobs = min(ensemble, "
+                             "threads); one after another with --processes > 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="1 repeat, 1 fold, at most 20 steps: checks the whole pipeline")

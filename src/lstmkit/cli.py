@@ -277,6 +277,10 @@ def forecast(
     seed: int | None = typer.Option(None, help="Seed for weights and shuffling (default 0)."),
     precision: str | None = typer.Option(
         None, help="float32 (default) or bfloat16: mixed-precision training."),
+    ensemble: int | None = typer.Option(
+        None, help="Networks trained with their own seeds; forecasts averaged (default 1)."),
+    n_jobs: int | None = typer.Option(
+        None, help="Ensemble members trained at once in forked processes (default 1)."),
     folds: int | None = typer.Option(None, help="Walk-forward folds (default 4)."),
     fold_length: int | None = typer.Option(None, help="Test steps per fold (default horizon)."),
     step: int | None = typer.Option(None, help="Steps between origins (default horizon)."),

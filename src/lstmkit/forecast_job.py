@@ -94,6 +94,8 @@ class ForecastConfig:
     sampling: str = "epochs"  # or random: each batch's windows drawn with replacement
     ema_decay: float | None = None  # forecast with a moving average of the weights
     precision: str = "float32"  # or bfloat16: mixed-precision training (autocast)
+    ensemble: int = 1  # networks trained with their own seeds, forecasts averaged
+    n_jobs: int = 1  # ensemble members trained at once, in forked processes
     seed: int = 0
     # federated training (lstmkit.federated): clients, rounds, local_epochs, aggregation
     # (fedavg, fedprox, scaffold), proximal_mu, server_momentum, dp {clip_norm, epsilon,
@@ -198,7 +200,7 @@ class ForecastConfig:
             weight_decay=self.weight_decay, validation_fraction=self.validation_fraction,
             train_stride=self.train_stride, partial_windows=self.partial_windows,
             sampling=self.sampling, ema_decay=self.ema_decay, precision=self.precision,
-            seed=self.seed, progress=False,
+            ensemble=self.ensemble, n_jobs=self.n_jobs, seed=self.seed, progress=False,
         )
 
     def covariates(self) -> list[str]:

@@ -19,6 +19,9 @@ have.
 
 `run.py --sampling random` (`NetConfig.sampling`) draws every lstmkit row's windows at random
 with replacement, as NeuralForecast draws its windows (`LSTMForecaster(sampling="random")`).
+`run.py --ensemble K` (`NetConfig.ensemble`) makes every lstmkit row an ensemble of K networks
+(`LSTMForecaster(ensemble=K)`), trained side by side in forked processes (`n_jobs`, see
+`common.member_jobs`).
 
 With `NetConfig.processes` N > 1 (`run.py --processes N`) every lstmkit row trains
 data-parallel: `fit` starts `torchrun` with N processes of threads / N threads each
@@ -39,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import NetConfig, Task
+from common import NetConfig, Task, member_jobs
 
 from lstmkit.models.forecaster import LSTMForecaster
 
@@ -57,6 +60,7 @@ def build(net: NetConfig, features: bool, options: dict) -> LSTMForecaster:
         batch_size=net.batch_size, lr=net.lr, weight_decay=0.0, clip_norm=None,
         lr_schedule="constant", validation_fraction=0.0, seed=net.seed, device="cpu",
         precision=net.precision, dropout=net.dropout, sampling=net.sampling, progress=False,
+        ensemble=net.ensemble, n_jobs=member_jobs(net),
         **options,
     )
 

@@ -25,6 +25,7 @@ from lstmkit.explain._inputs import (
     scaled_forecast,
     windows,
 )
+from lstmkit.nn.forecast_ensemble import ForecastEnsemble
 
 
 def attention_weights(
@@ -71,6 +72,10 @@ def attention_weights(
 def attention_module(model: Any) -> nn.Module:
     """The attention module of a fitted forecaster, or a ConfigError naming the fix."""
     net = check_model(model).network_
+    if isinstance(net, ForecastEnsemble):
+        raise ConfigError(
+            f"this model is an ensemble of {len(net.members)} networks, each attending in "
+            "its own way; read attention weights from a model fitted with ensemble=1")
     module = net.seq2seq.attention if model.strategy == "seq2seq" else getattr(
         net, "attention", None)
     if module is None:

@@ -81,6 +81,9 @@ class FederatedForecaster(LSTMForecaster):
                               "average the clients' weights instead: leave it None")
         if self.window_loss:
             raise ConfigError("window_loss=True is not available in federated training")
+        if self.ensemble != 1:
+            raise ConfigError(f"federated rounds train one network; got ensemble="
+                              f"{self.ensemble!r}: use ensemble=1")
         if self.calibrate_intervals in (True, "validation"):
             raise ConfigError("calibrate_intervals=True needs every client's validation "
                               "windows in one place; use 'recent' (computed locally) or False")

@@ -51,15 +51,17 @@ class BaseEstimator:
         self.network_.load_state_dict(tensors, strict=True)
 
     def _trainer(self, has_val: bool = True, **extra: Any) -> Trainer:
-        """The Trainer for these hyperparameters (early stopping only with validation data)."""
-        return Trainer(
+        """The Trainer for these hyperparameters (early stopping only with validation data);
+        `extra` adds or overrides TrainerConfig fields."""
+        settings: dict[str, Any] = dict(
             max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
             weight_decay=self.weight_decay, clip_norm=self.clip_norm,
             lr_schedule=self.lr_schedule,
             early_stopping_patience=self.early_stopping_patience if has_val else None,
             seed=self.seed, device=self.device, precision=self.precision,
-            progress=self.progress, **extra,
+            progress=self.progress,
         )
+        return Trainer(**{**settings, **extra})
 
     def _is_fitted(self) -> bool:
         return hasattr(self, "network_")

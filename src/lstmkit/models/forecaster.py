@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,7 @@ from lstmkit.nn.distribution import (
     gaussian_parameters,
     head_width,
 )
+from lstmkit.nn.forecast_ensemble import ForecastEnsemble, member_seed
 from lstmkit.nn.forecast_net import (
     ForecastNet,
     WindowUnits,
@@ -60,6 +62,7 @@ from lstmkit.nn.forecast_net import (
     check_window_norm,
 )
 from lstmkit.training import TrainingHistory
+from lstmkit.training.forked import check_forkable, run_forked
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ class Prepared:
     design: Design
     train: np.ndarray
     val: np.ndarray | None
-    network: ForecastNet
+    network: nn.Module  # a ForecastNet, or a ForecastEnsemble of them
     train_end: np.ndarray | None = None  # per training origin: rows known (partial_windows)
 
 
@@ -143,6 +146,15 @@ class LSTMForecaster(BaseEstimator):
             0.99) and forecast with it (see `TrainerConfig`): steadier models from run to run.
         precision: "float32", or "bfloat16" to train in mixed precision (see `TrainerConfig`):
             faster on hardware with bfloat16 arithmetic; forecasts are computed in float32.
+        ensemble: networks trained independently, each from its own initial weights and
+            with its own seed (the first with `seed`), that forecast together: the mean of
+            their point forecasts and quantiles (the moment-matched mixture for
+            likelihood="gaussian"). Less run-to-run spread and usually lower error, for
+            `ensemble` times the training work.
+        n_jobs: ensemble members trained at once, in forked worker processes with this
+            process's threads shared between them (CPU, Linux/macOS; 1 trains them one
+            after another here). Small networks use many threads poorly, so members side by
+            side finish sooner.
     """
 
     def __init__(
@@ -187,6 +199,8 @@ class LSTMForecaster(BaseEstimator):
         device: str = "auto",
         precision: str = "float32",
         progress: bool | None = None,
+        ensemble: int = 1,
+        n_jobs: int = 1,
     ) -> None:
         self.lookback = lookback
         self.horizon = horizon
@@ -228,6 +242,8 @@ class LSTMForecaster(BaseEstimator):
         self.device = device
         self.precision = precision
         self.progress = progress
+        self.ensemble = ensemble
+        self.n_jobs = n_jobs
 
     # -- scikit-learn API -----------------------------------------------------------------
 
@@ -237,14 +253,8 @@ class LSTMForecaster(BaseEstimator):
         self._check_params()
         series = self._load(data, target, time_col, id_col, freq, fitting=True)
         p = self._prepare(series)
-        trainer = self._trainer(p.val is not None, max_steps=self.max_steps,
-                                ema_decay=self.ema_decay, sampling=self.sampling)
-        val_set = self._windows(p.design, p.val) if p.val is not None else None
-        trained, loss = p.network, self._loss()
-        if self.window_loss:
-            trained, loss = WindowUnits(p.network), WindowUnitsLoss(loss)
-        history = trainer.fit(trained, self.training_windows(p), val_set, loss)
-        self._set_fitted(series, p.spec, p.scalers, p.network, history)
+        histories = self._train(p)
+        self._set_fitted(series, p.spec, p.scalers, p.network, *histories)
         if (self.likelihood is not None and self.calibrate_intervals in (True, "validation")
                 and p.val is not None):
             self.interval_offsets_ = self._conformal_offsets(p.design, p.val)
@@ -272,10 +282,42 @@ class LSTMForecaster(BaseEstimator):
         return Prepared(spec, scalers, design, train, val, self._network(spec, series.frame),
                         train_end)
 
+    def _train(self, p: Prepared) -> list[TrainingHistory]:
+        """Train every network of `p` (one, or each ensemble member with its own seed), in
+        place; their histories."""
+        val_set = self._windows(p.design, p.val) if p.val is not None else None
+        train_set = self.training_windows(p)
+        members = list(p.network.members) if isinstance(p.network, ForecastEnsemble) else [
+            p.network]
+        forked = self.n_jobs > 1 and len(members) > 1
+
+        def train(index: int) -> TrainingHistory:
+            trainer = self._trainer(val_set is not None, max_steps=self.max_steps,
+                                    ema_decay=self.ema_decay, sampling=self.sampling,
+                                    seed=member_seed(self.seed, index),
+                                    **({"progress": False} if forked else {}))
+            net, loss = members[index], self._loss()
+            if self.window_loss:
+                net, loss = WindowUnits(net), WindowUnitsLoss(loss)
+            return trainer.fit(net, train_set, val_set, loss)
+
+        if not forked:
+            return [train(i) for i in range(len(members))]
+        check_forkable(self.n_jobs)
+        runs = [partial(_forked_run, train, members[i], i) for i in range(len(members))]
+        histories = []
+        for member, (weights, history) in zip(members, run_forked(runs, self.n_jobs),
+                                              strict=True):
+            member.load_state_dict(weights)
+            histories.append(TrainingHistory.from_dict(history))
+        return histories
+
     def _set_fitted(self, series: SeriesFrame, spec: DesignSpec, scalers: Scalers,
-                    network: ForecastNet, history: TrainingHistory) -> None:
-        """Become the fitted model of `series` (no conformal offsets yet)."""
-        self.spec_, self.scalers_, self.network_, self.history_ = spec, scalers, network, history
+                    network: nn.Module, *histories: TrainingHistory) -> None:
+        """Become the fitted model of `series` (no conformal offsets yet); `histories`: one
+        per network, `history_` the first's."""
+        self.spec_, self.scalers_, self.network_ = spec, scalers, network
+        self.history_, self.member_histories_ = histories[0], list(histories)
         self.quantiles_ = check_quantiles(self.quantiles)
         self.interval_offsets_ = None
         self.target_, self.time_col_, self.id_col_ = series.target, series.time_col, series.id_col
@@ -506,6 +548,7 @@ class LSTMForecaster(BaseEstimator):
             "context": context.to_dict(orient="list"),
             "time_zone": None if zone is None else str(zone),
             "history": self.history_.to_dict(),
+            "member_histories": [h.to_dict() for h in self.member_histories_[1:]],
             "interval_offsets": None if self.interval_offsets_ is None
             else [float(v) for v in self.interval_offsets_],
         }
@@ -522,6 +565,8 @@ class LSTMForecaster(BaseEstimator):
         context["unique_id"] = context["unique_id"].astype(str)
         self.context_ = context
         self.history_ = TrainingHistory.from_dict(extra["history"])
+        self.member_histories_ = [self.history_] + [
+            TrainingHistory.from_dict(h) for h in extra.get("member_histories", [])]
         self.quantiles_ = check_quantiles(self.quantiles)
         offsets = extra.get("interval_offsets")
         self.interval_offsets_ = None if offsets is None else np.array(offsets)
@@ -535,7 +580,7 @@ class LSTMForecaster(BaseEstimator):
 
     def _check_params(self) -> None:
         for name in ("lookback", "horizon", "hidden_size", "num_layers", "max_epochs",
-                     "batch_size", "train_stride"):
+                     "batch_size", "train_stride", "ensemble", "n_jobs"):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -683,9 +728,17 @@ class LSTMForecaster(BaseEstimator):
         return WindowDataset(p.design.encoder, p.design.step, _filled(p.design), p.train,
                              self.lookback, self._net_horizon, target_end=p.train_end)
 
-    def _network(self, spec: DesignSpec, frame: pd.DataFrame) -> ForecastNet:
+    def _network(self, spec: DesignSpec, frame: pd.DataFrame) -> nn.Module:
+        """A fresh ForecastNet, or a ForecastEnsemble of `ensemble` of them, each initialised
+        from its member seed."""
+        members = []
+        for index in range(self.ensemble):
+            torch.manual_seed(member_seed(self.seed, index))
+            members.append(self._member_network(spec, frame))
+        return members[0] if self.ensemble == 1 else ForecastEnsemble(members, self.likelihood)
+
+    def _member_network(self, spec: DesignSpec, frame: pd.DataFrame) -> ForecastNet:
         n_known = spec.known_columns(frame["ds"].iloc[:1]).shape[1]
-        torch.manual_seed(self.seed)
         return ForecastNet(
             encoder_size(spec, n_known), step_size(spec, n_known), self._net_horizon,
             self.hidden_size, self.num_layers, cell=self.cell, dropout=self.dropout,
@@ -979,3 +1032,10 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _forked_run(train: Any, member: nn.Module, index: int
+                ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """One ensemble member's training in a forked worker: its weights and history."""
+    history = train(index)
+    return member.state_dict(), history.to_dict()

@@ -1,0 +1,55 @@
+"""run_forked: independent runs in forked workers hand back their weights and results."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from lstmkit.errors import ConfigError, LstmkitError
+from lstmkit.training.forked import check_forkable, run_forked
+
+
+def test_each_run_hands_back_its_weights_and_result_in_order() -> None:
+    base = torch.arange(6.0).reshape(2, 3)  # inherited by the forked workers
+
+    def run(k: int):
+        return lambda: ({"w": base * k, "b": torch.tensor([k])},
+                        {"k": k, "pid": os.getpid(), "threads": torch.get_num_threads()})
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        out = run_forked([run(k) for k in range(5)], jobs=2)
+    finally:
+        torch.set_num_threads(before)
+    assert [result["k"] for _, result in out] == list(range(5))
+    for k, (weights, result) in enumerate(out):
+        torch.testing.assert_close(weights["w"], base * k)
+        assert weights["b"].tolist() == [k]
+        assert result["pid"] != os.getpid()
+        assert result["threads"] == 2  # the caller's 4 threads shared by 2 jobs
+
+
+def test_a_failing_run_names_itself_and_its_error() -> None:
+    def fail():
+        raise ConfigError("lr must be positive, got -1")
+
+    ok = lambda: ({"w": torch.zeros(1)}, {})  # noqa: E731
+    with pytest.raises(LstmkitError, match=r"training run 1 failed .*ConfigError: lr must be "
+                                           r"positive, got -1"):
+        run_forked([ok, fail, ok], jobs=2)
+
+
+def test_a_worker_that_dies_reports_its_exit_code() -> None:
+    def die():
+        os._exit(3)
+
+    with pytest.raises(LstmkitError, match=r"training run 0 failed .*exit code 3.*no traceback"):
+        run_forked([die], jobs=1)
+
+
+def test_one_job_is_always_allowed() -> None:
+    check_forkable(1)
+    check_forkable(2)  # Linux CPU, no process group: forking is safe here
