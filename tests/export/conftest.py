@@ -26,6 +26,11 @@ def recursive() -> LSTMForecaster:
 
 
 @pytest.fixture(scope="session")
+def gaussian_ensemble() -> LSTMForecaster:
+    return forecaster(likelihood="gaussian", ensemble=2, max_epochs=1)
+
+
+@pytest.fixture(scope="session")
 def frames_classifier() -> SequenceClassifier:
     rng = np.random.default_rng(0)
     X = [rng.standard_normal((int(rng.integers(4, 14)), 3)) + i % 2 for i in range(40)]

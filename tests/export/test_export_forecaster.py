@@ -23,7 +23,8 @@ from lstmkit.export.sidecar import read_sidecar
 INT8_BOUND = 0.1  # max |int8 - PyTorch| of the raw (scaled) outputs on a trained tiny model
 
 
-@pytest.mark.parametrize("name", ["direct_quantile", "seq2seq", "recursive"])
+@pytest.mark.parametrize("name", ["direct_quantile", "seq2seq", "recursive",
+                                  "gaussian_ensemble"])
 @pytest.mark.parametrize("batch", [1, 7])
 def test_fp32_equals_pytorch(request, tmp_path, name: str, batch: int) -> None:
     model = request.getfixturevalue(name)

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from lstmkit.nn.distribution import gaussian_parameters, monotone_quantiles
-from lstmkit.nn.forecast_ensemble import ForecastEnsemble, member_seed
+from lstmkit.nn.forecast_ensemble import ForecastEnsemble, _inverse_softplus, member_seed
 
 
 class Fixed(nn.Module):
@@ -67,3 +67,9 @@ def test_identical_gaussian_members_give_back_the_member() -> None:
     out = ForecastEnsemble([Fixed(raw.clone()), Fixed(raw.clone())], likelihood="gaussian")(
         *inputs(1))
     torch.testing.assert_close(out, raw, rtol=1e-5, atol=1e-5)
+
+
+def test_the_inverse_softplus_inverts_softplus_down_to_the_floor() -> None:
+    x = torch.tensor([1e-4, 5e-4, 2e-3, 0.1, 1.0, 30.0], dtype=torch.float64)
+    torch.testing.assert_close(torch.nn.functional.softplus(_inverse_softplus(x)), x,
+                               rtol=1e-6, atol=0)

@@ -49,5 +49,11 @@ class ForecastEnsemble(nn.Module):
         mixture_mean = mean.mean(0)
         variance = (std.square() + mean.square()).mean(0) - mixture_mean.square()
         spread = variance.clamp_min(0).sqrt().clamp_min(2 * _STD_FLOOR) - _STD_FLOOR
-        raw_scale = spread + torch.log(-torch.expm1(-spread))  # inverse softplus
-        return torch.stack([mixture_mean, raw_scale], dim=-1)
+        return torch.stack([mixture_mean, _inverse_softplus(spread)], dim=-1)
+
+
+def _inverse_softplus(x: Tensor) -> Tensor:
+    """log(exp(x) - 1) for x > 0, from operators ONNX exports (log(x) + x/2 near 0)."""
+    small = x < 1e-3
+    safe = torch.where(small, torch.ones_like(x), x)
+    return torch.where(small, torch.log(x) + x / 2, safe + torch.log(1 - torch.exp(-safe)))
