@@ -17,7 +17,7 @@ the rows given to `fit` only. Training runs on the shared `Trainer`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -1034,7 +1034,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _forked_run(train: Any, member: nn.Module, index: int
+def _forked_run(train: Callable[[int], TrainingHistory], member: nn.Module, index: int
                 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """One ensemble member's training in a forked worker: its weights and history."""
     history = train(index)
