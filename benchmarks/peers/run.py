@@ -284,8 +284,9 @@ def _processes(name: str, task: Task) -> str:
         return ""
     drawn = ", windows drawn at random (sampling='random')" if n.sampling == "random" else ""
     if n.ensemble > 1:
-        drawn += (f", ensemble of {n.ensemble} (n_jobs={member_jobs(n)}, "
-                  f"{max(1, n.threads // member_jobs(n))} thread(s) each)")
+        jobs = member_jobs(n)
+        drawn += (f", ensemble of {n.ensemble} (n_jobs={jobs}, one thread each)" if jobs > 1
+                  else f", ensemble of {n.ensemble} (one after another)")
     if n.processes == 1:
         return drawn
     return (f"{drawn}, {n.processes} processes x {n.threads // n.processes} thread(s) "
@@ -413,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ensemble", type=positive_int, default=1,
                         help="lstmkit rows train this many networks and average their "
                              "forecasts (LSTMForecaster(ensemble=...)), side by side in "
-                             "forked processes sharing the threads (n_jobs = min(ensemble, "
+                             "forked processes of one thread each (n_jobs = min(ensemble, "
                              "threads); one after another with --processes > 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",

@@ -151,10 +151,10 @@ class LSTMForecaster(BaseEstimator):
             their point forecasts and quantiles (the moment-matched mixture for
             likelihood="gaussian"). Less run-to-run spread and usually lower error, for
             `ensemble` times the training work.
-        n_jobs: ensemble members trained at once, in forked worker processes with this
-            process's threads shared between them (CPU, Linux/macOS; 1 trains them one
-            after another here). Small networks use many threads poorly, so members side by
-            side finish sooner.
+        n_jobs: ensemble members trained at once, in forked worker processes of one thread
+            each (CPU, Linux/macOS; 1 trains them one after another here, on this process's
+            threads). Small networks use many threads poorly, so members side by side finish
+            sooner.
     """
 
     def __init__(

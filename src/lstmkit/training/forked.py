@@ -1,10 +1,13 @@
 """Independent training runs in forked worker processes, `jobs` at a time.
 
 Small recurrent networks do not use many cores well (at hidden size 64 and batch 32 one
-thread trains as fast as two), so independent runs — the members of an ensemble — finish
-sooner side by side, each on its share of the threads. A worker is a `fork` of the caller:
-it inherits the prepared data and networks without pickling, trains, and hands back its
-weights as a safetensors file and its result as JSON; nothing else crosses over.
+thread trains nearly as fast as two), so independent runs — the members of an ensemble —
+finish sooner side by side, one thread each. A worker is a `fork` of the caller: it inherits
+the prepared data and networks without pickling (no interpreter or torch start-up), trains,
+and hands back its weights as a safetensors file and its result as JSON; nothing else
+crosses over. Each worker runs on one thread because the OpenMP runtime torch's CPU wheels
+use (GNU libgomp) hangs in a forked child that starts a thread pool of its own once the
+parent has used one.
 """
 
 from __future__ import annotations
@@ -44,10 +47,9 @@ def check_forkable(jobs: int) -> None:
 
 def run_forked(runs: Sequence[Run], jobs: int) -> list[tuple[dict[str, torch.Tensor],
                                                              dict[str, Any]]]:
-    """Each run's (weights, JSON-able result), computed in forked workers, at most `jobs`
-    at once, each with `torch.get_num_threads() // jobs` threads (at least one)."""
+    """Each run's (weights, JSON-able result), computed in forked workers of one thread
+    each, at most `jobs` at once."""
     jobs = max(1, min(jobs, len(runs)))
-    threads = max(1, torch.get_num_threads() // jobs)
     context = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="lstmkit-forked-") as tmp:
         folder = Path(tmp)
@@ -56,8 +58,8 @@ def run_forked(runs: Sequence[Run], jobs: int) -> list[tuple[dict[str, torch.Ten
         while pending or running:
             while pending and len(running) < jobs:
                 index = pending.pop(0)
-                worker = context.Process(target=_work, args=(runs[index], folder, index,
-                                                             threads), daemon=True)
+                worker = context.Process(target=_work, args=(runs[index], folder, index),
+                                         daemon=True)
                 worker.start()
                 running[worker.sentinel] = (index, worker)
             for sentinel in wait(list(running)):
@@ -73,11 +75,11 @@ def run_forked(runs: Sequence[Run], jobs: int) -> list[tuple[dict[str, torch.Ten
                  json.loads((folder / f"{i}.json").read_text())) for i in range(len(runs))]
 
 
-def _work(run: Run, folder: Path, index: int, threads: int) -> None:
+def _work(run: Run, folder: Path, index: int) -> None:
     """Worker body: train, write the weights and result, exit without the parent's atexit."""
     code = 0
     try:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(1)  # see the module docstring: more would hang in libgomp
         weights, result = run()
         save_file({k: v.detach().clone().contiguous() for k, v in weights.items()},
                   folder / f"{index}.safetensors")
