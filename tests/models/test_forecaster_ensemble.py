@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lstmkit.errors import ConfigError
-from lstmkit.explain import attention_weights
+from lstmkit.explain import attention_weights, explain_model
 from lstmkit.models.forecaster import LSTMForecaster
 from lstmkit.nn.forecast_ensemble import ForecastEnsemble, member_seed
 
@@ -102,8 +102,18 @@ def test_bad_ensemble_settings_name_the_option(name: str, value: object) -> None
         small(**{name: value}).fit(series())
 
 
-def test_attention_weights_of_an_ensemble_are_refused_with_the_fix() -> None:
+def test_an_ensemble_is_explained_as_one_model_without_attention_weights() -> None:
     df = series()
-    model = small(ensemble=2, attention="dot").fit(df)
+    model = small(ensemble=2, attention="dot", seasonal_lags=[24]).fit(df)
     with pytest.raises(ConfigError, match="ensemble of 2 networks.*ensemble=1"):
         attention_weights(model, df)
+    result = explain_model(model, df, repeats=1, max_origins=32, n_steps=8)
+    assert result.attention is None
+    attribution = result.attribution
+    # integrated gradients are complete: the attributions add up to forecast - baseline
+    assert attribution.cells["attribution"].sum() == pytest.approx(
+        attribution.forecast - attribution.baseline_forecast, abs=1e-2)
+    cutoff = attribution.origin - pd.Timedelta(hours=1)  # the last row the forecast reads
+    assert attribution.forecast == pytest.approx(model.predict_at(df, cutoff)["y"].mean(),
+                                                 rel=1e-4)
+    assert set(result.importance.table()["name"]) >= {"y", "y lag 24"}

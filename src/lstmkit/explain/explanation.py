@@ -74,7 +74,8 @@ def explain_model(
 ) -> Explanation:
     """Permutation importance (over up to `max_origins` origins of `data`), integrated
     gradients at `origin` (default: the latest possible one) and, when the model has
-    attention, the weights at the `attention_origins` origins ending at `origin`."""
+    attention (one network, not an ensemble), the weights at the `attention_origins` origins
+    ending at `origin`."""
     model = check_model(model)
     data = series_of(model, data)  # loaded and validated once
     importance = permutation_importance(
@@ -82,7 +83,7 @@ def explain_model(
         max_origins=max_origins, seed=seed)
     attribution = integrated_gradients(model, data, origin, series=series, n_steps=n_steps)
     attention = None
-    if model.attention is not None:
+    if model.attention is not None and getattr(model, "ensemble", 1) == 1:
         design = design_of(model, data)
         row = origin_rows(model, design, attribution.origin, attribution.series)[0]
         start = design.segments[attribution.series][0] + model.lookback + model.spec_.max_lag
