@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 import torch
 
-from lstmkit.errors import ConfigError
+from lstmkit.errors import ConfigError, LstmkitError
 from lstmkit.explain import attention_weights, explain_model
 from lstmkit.models.forecaster import LSTMForecaster
 from lstmkit.nn.forecast_ensemble import ForecastEnsemble, member_seed
+from lstmkit.training import Trainer
 
 
 def series(n: int = 400) -> pd.DataFrame:
@@ -117,3 +118,17 @@ def test_an_ensemble_is_explained_as_one_model_without_attention_weights() -> No
     assert attribution.forecast == pytest.approx(model.predict_at(df, cutoff)["y"].mean(),
                                                  rel=1e-4)
     assert set(result.importance.table()["name"]) >= {"y", "y lag 24"}
+
+
+def test_a_member_failing_in_its_worker_names_the_member(monkeypatch) -> None:
+    fit = Trainer.fit
+
+    def fail_second(self, *args, **kwargs):
+        if self.config.seed == member_seed(5, 1):
+            raise ConfigError("out of patience")
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "fit", fail_second)
+    with pytest.raises(LstmkitError, match="ensemble member 1 failed in its worker process "
+                                           r"\(exit code 1\): ConfigError: out of patience"):
+        small(ensemble=3, n_jobs=2).fit(series())

@@ -305,12 +305,10 @@ class LSTMForecaster(BaseEstimator):
             return [train(i) for i in range(len(members))]
         check_forkable(self.n_jobs)
         runs = [partial(_forked_run, train, members[i], i) for i in range(len(members))]
-        histories = []
-        for member, (weights, history) in zip(members, run_forked(runs, self.n_jobs),
-                                              strict=True):
+        results = run_forked(runs, self.n_jobs, "ensemble member")
+        for member, (weights, _) in zip(members, results, strict=True):
             member.load_state_dict(weights)
-            histories.append(TrainingHistory.from_dict(history))
-        return histories
+        return [TrainingHistory.from_dict(history) for _, history in results]
 
     def _set_fitted(self, series: SeriesFrame, spec: DesignSpec, scalers: Scalers,
                     network: nn.Module, *histories: TrainingHistory) -> None:

@@ -45,10 +45,11 @@ def check_forkable(jobs: int) -> None:
                           "use n_jobs=1 (the process group already runs in parallel)")
 
 
-def run_forked(runs: Sequence[Run], jobs: int) -> list[tuple[dict[str, torch.Tensor],
-                                                             dict[str, Any]]]:
+def run_forked(runs: Sequence[Run], jobs: int, what: str = "training run"
+               ) -> list[tuple[dict[str, torch.Tensor], dict[str, Any]]]:
     """Each run's (weights, JSON-able result), computed in forked workers of one thread
-    each, at most `jobs` at once."""
+    each, at most `jobs` at once; a failure stops the others and is raised as an
+    LstmkitError naming `what` and its index."""
     jobs = max(1, min(jobs, len(runs)))
     context = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="lstmkit-forked-") as tmp:
@@ -68,7 +69,8 @@ def run_forked(runs: Sequence[Run], jobs: int) -> list[tuple[dict[str, torch.Ten
                 if worker.exitcode != 0:
                     for _, other in running.values():
                         other.terminate()
-                    raise LstmkitError(f"training run {index} failed in its worker process "
+                        other.join()
+                    raise LstmkitError(f"{what} {index} failed in its worker process "
                                        f"(exit code {worker.exitcode}): "
                                        f"{_error_text(folder, index)}")
         return [(load_file(folder / f"{i}.safetensors"),
