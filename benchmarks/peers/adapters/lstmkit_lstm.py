@@ -106,8 +106,11 @@ class LstmkitAdapter:
 
     @property
     def processes(self) -> int:
-        """Processes a fit runs on (its children's memory counts in the peak RSS)."""
-        return self.task.net.processes
+        """Processes a fit runs on beside the child: torchrun's, or the forked ensemble
+        members' (their memory counts in the peak RSS)."""
+        net = self.task.net
+        return net.processes if net.processes > 1 else member_jobs(net) if net.ensemble > 1 \
+            else 1
 
     def fit(self, y: np.ndarray, ds: pd.DatetimeIndex) -> None:
         """Train for `net.steps` optimisation steps."""
