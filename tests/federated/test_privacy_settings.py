@@ -104,3 +104,15 @@ def test_calibrate_on_validation_is_refused():
     with pytest.raises(ConfigError, match="calibrate_intervals=True"):
         FederatedForecaster(likelihood="quantile", calibrate_intervals=True).fit(
             "unused.csv")
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"ensemble": 2}, "federated rounds train one network; got ensemble=2"),
+    ({"ema_decay": 0.99}, "ema_decay averages one trainer's steps"),
+    ({"window_norm": "standard", "window_loss": True}, "window_loss=True is not available"),
+])
+def test_settings_refuse_what_rounds_cannot_train_whichever_command_builds_them(
+        options, match):
+    """`lstmkit federated app` builds settings without fit: the same refusals apply."""
+    with pytest.raises(ConfigError, match=match):
+        FederatedForecaster(clients=2, **options).settings("h", clients=2)

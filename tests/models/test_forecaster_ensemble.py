@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lstmkit.errors import ConfigError, LstmkitError
+from lstmkit.errors import ConfigError
 from lstmkit.explain import attention_weights, explain_model
 from lstmkit.models.forecaster import LSTMForecaster
 from lstmkit.nn.forecast_ensemble import ForecastEnsemble, member_seed
@@ -129,6 +129,19 @@ def test_a_member_failing_in_its_worker_names_the_member(monkeypatch) -> None:
         return fit(self, *args, **kwargs)
 
     monkeypatch.setattr(Trainer, "fit", fail_second)
-    with pytest.raises(LstmkitError, match="ensemble member 1 failed in its worker process "
-                                           r"\(exit code 1\): ConfigError: out of patience"):
+    with pytest.raises(ConfigError, match="ensemble member 1 failed in its worker process "
+                                          r"\(exit code 1\): out of patience"):
         small(ensemble=3, n_jobs=2).fit(series())
+
+
+def test_a_recursive_ensemble_feeds_its_mean_forecast_back() -> None:
+    df = series()
+    params = dict(strategy="recursive", seasonal_lags=[24])
+    ensemble = small(ensemble=2, **params).fit(df)
+    alone = [small(seed=member_seed(5, i), **params).fit(df) for i in range(2)]
+    first_steps = np.mean([m.predict()["y"].iloc[0] for m in alone])
+    out = ensemble.predict()["y"].to_numpy()
+    assert out[0] == pytest.approx(first_steps, rel=1e-5)  # step 1: the members' mean
+    later = np.stack([m.predict()["y"].to_numpy() for m in alone]).mean(0)
+    assert np.abs(out[1:] - later[1:]).max() > 0  # later steps read the fed-back mean
+    assert np.isfinite(out).all() and len(out) == 6

@@ -73,3 +73,14 @@ def test_the_inverse_softplus_inverts_softplus_down_to_the_floor() -> None:
     x = torch.tensor([1e-4, 5e-4, 2e-3, 0.1, 1.0, 30.0], dtype=torch.float64)
     torch.testing.assert_close(torch.nn.functional.softplus(_inverse_softplus(x)), x,
                                rtol=1e-6, atol=0)
+
+
+def test_the_mixture_spread_stays_exact_for_large_means() -> None:
+    """Far from zero, E[s^2 + m^2] - E[m]^2 cancels in float32; the spread must not."""
+    raws = [torch.tensor([[[100.0, -4.6]]]), torch.tensor([[[100.001, -4.6]]])]
+    out = ForecastEnsemble([Fixed(r) for r in raws], likelihood="gaussian")(*inputs(1))
+    _, std = gaussian_parameters(out[0])
+    stds = torch.stack([gaussian_parameters(r[0].double())[1] for r in raws])
+    means = torch.tensor([100.0, 100.001], dtype=torch.float64)
+    want = (stds.square().mean(0) + (means - means.mean()).square().mean()).sqrt()
+    torch.testing.assert_close(std.double(), want, rtol=1e-4, atol=0)

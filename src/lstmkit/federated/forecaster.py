@@ -76,14 +76,7 @@ class FederatedForecaster(LSTMForecaster):
             id_col: str | None = None, freq: str | None = None) -> FederatedForecaster:
         """Federated training over the series of `data` (see the class docstring)."""
         self._check_params()
-        if self.ema_decay is not None:
-            raise ConfigError("ema_decay averages one trainer's steps; federated rounds "
-                              "average the clients' weights instead: leave it None")
-        if self.window_loss:
-            raise ConfigError("window_loss=True is not available in federated training")
-        if self.ensemble != 1:
-            raise ConfigError(f"federated rounds train one network; got ensemble="
-                              f"{self.ensemble!r}: use ensemble=1")
+        self._check_federation()
         if self.calibrate_intervals in (True, "validation"):
             raise ConfigError("calibrate_intervals=True needs every client's validation "
                               "windows in one place; use 'recent' (computed locally) or False")
@@ -185,6 +178,15 @@ class FederatedForecaster(LSTMForecaster):
         return config
 
     def _check_federation(self) -> None:
+        """Refuse what federated rounds cannot train, whichever command builds them."""
+        if self.ema_decay is not None:
+            raise ConfigError("ema_decay averages one trainer's steps; federated rounds "
+                              "average the clients' weights instead: leave it None")
+        if self.window_loss:
+            raise ConfigError("window_loss=True is not available in federated training")
+        if self.ensemble != 1:
+            raise ConfigError(f"federated rounds train one network; got ensemble="
+                              f"{self.ensemble!r}: use ensemble=1")
         if self.dp is not None:
             unknown = set(self.dp) - {"clip_norm", "epsilon", "delta"}
             if unknown:

@@ -63,6 +63,7 @@ from lstmkit.nn.forecast_net import (
 )
 from lstmkit.training import TrainingHistory
 from lstmkit.training.forked import check_forkable, run_forked
+from lstmkit.training.trainer import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -149,8 +150,9 @@ class LSTMForecaster(BaseEstimator):
         ensemble: networks trained independently, each from its own initial weights and
             with its own seed (the first with `seed`), that forecast together: the mean of
             their point forecasts and quantiles (the moment-matched mixture for
-            likelihood="gaussian"). Less run-to-run spread and usually lower error, for
-            `ensemble` times the training work.
+            likelihood="gaussian"); the recursive strategy feeds that mean back at every
+            step. Less run-to-run spread and usually lower error, for `ensemble` times the
+            training work. `history_` is the first member's, `member_histories_` all.
         n_jobs: ensemble members trained at once, in forked worker processes of one thread
             each (CPU, Linux/macOS; 1 trains them one after another here, on this process's
             threads). Small networks use many threads poorly, so members side by side finish
@@ -303,7 +305,7 @@ class LSTMForecaster(BaseEstimator):
 
         if not forked:
             return [train(i) for i in range(len(members))]
-        check_forkable(self.n_jobs)
+        check_forkable(self.n_jobs, resolve_device(self.device))
         runs = [partial(_forked_run, train, members[i], i) for i in range(len(members))]
         results = run_forked(runs, self.n_jobs, "ensemble member")
         for member, (weights, _) in zip(members, results, strict=True):

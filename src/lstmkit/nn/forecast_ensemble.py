@@ -38,8 +38,6 @@ class ForecastEnsemble(nn.Module):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.likelihood = likelihood
-        first = members[0]
-        self.window_norm = getattr(first, "window_norm", None)
 
     def forward(self, x_enc: Tensor, x_step: Tensor) -> Tensor:
         outputs = torch.stack([member(x_enc, x_step) for member in self.members])
@@ -47,8 +45,10 @@ class ForecastEnsemble(nn.Module):
             return outputs.mean(0)
         mean, std = gaussian_parameters(outputs)
         mixture_mean = mean.mean(0)
-        variance = (std.square() + mean.square()).mean(0) - mixture_mean.square()
-        spread = variance.clamp_min(0).sqrt().clamp_min(2 * _STD_FLOOR) - _STD_FLOOR
+        # mixture variance: mean within-member variance + spread of the means (no
+        # cancellation of large second moments)
+        variance = std.square().mean(0) + (mean - mixture_mean).square().mean(0)
+        spread = variance.sqrt().clamp_min(2 * _STD_FLOOR) - _STD_FLOOR
         return torch.stack([mixture_mean, _inverse_softplus(spread)], dim=-1)
 
 

@@ -13,8 +13,10 @@ parent has used one.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
+import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Sequence
@@ -25,54 +27,61 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from lstmkit import errors
 from lstmkit.errors import ConfigError, LstmkitError
+from lstmkit.training.distributed import launched_by_torchrun
+
+logger = logging.getLogger(__name__)
 
 Run = Callable[[], tuple[dict[str, torch.Tensor], dict[str, Any]]]
 
 
-def check_forkable(jobs: int) -> None:
+def check_forkable(jobs: int, device: torch.device) -> None:
     """Refuse `jobs` > 1 where forked workers cannot train safely."""
     if jobs == 1:
         return
+    if device.type != "cpu":
+        raise ConfigError(f"n_jobs={jobs} trains in forked CPU processes; on device "
+                          f"{device.type!r} use n_jobs=1")
     if "fork" not in multiprocessing.get_all_start_methods():
         raise ConfigError(f"n_jobs={jobs} trains in forked processes, which this platform "
                           "does not have; use n_jobs=1")
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         raise ConfigError(f"n_jobs={jobs} forks worker processes, which cannot use CUDA "
-                          "once this process has; use n_jobs=1 on a GPU")
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
+                          "once this process has; use n_jobs=1")
+    if launched_by_torchrun():
         raise ConfigError(f"n_jobs={jobs} cannot fork inside a torchrun process group; "
-                          "use n_jobs=1 (the process group already runs in parallel)")
+                          "use n_jobs=1 (the ranks already train in parallel)")
 
 
 def run_forked(runs: Sequence[Run], jobs: int, what: str = "training run"
                ) -> list[tuple[dict[str, torch.Tensor], dict[str, Any]]]:
     """Each run's (weights, JSON-able result), computed in forked workers of one thread
-    each, at most `jobs` at once; a failure stops the others and is raised as an
-    LstmkitError naming `what` and its index."""
+    each, at most `jobs` at once. A failing run stops the others and is raised as the
+    lstmkit error it raised (else an LstmkitError), naming `what` and its index."""
     jobs = max(1, min(jobs, len(runs)))
     context = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="lstmkit-forked-") as tmp:
         folder = Path(tmp)
         pending = list(range(len(runs)))
-        running: dict[int, Any] = {}
-        while pending or running:
-            while pending and len(running) < jobs:
-                index = pending.pop(0)
-                worker = context.Process(target=_work, args=(runs[index], folder, index),
-                                         daemon=True)
-                worker.start()
-                running[worker.sentinel] = (index, worker)
-            for sentinel in wait(list(running)):
-                index, worker = running.pop(sentinel)
+        running: dict[int, tuple[int, Any]] = {}
+        try:
+            while pending or running:
+                while pending and len(running) < jobs:
+                    index = pending.pop(0)
+                    worker = context.Process(target=_work, args=(runs[index], folder, index),
+                                             daemon=True)
+                    worker.start()
+                    running[worker.sentinel] = (index, worker)
+                for sentinel in wait(list(running)):
+                    index, worker = running.pop(sentinel)
+                    worker.join()
+                    if worker.exitcode != 0:
+                        raise _failure(folder, index, worker.exitcode, what)
+        finally:  # a failure, or an interrupt in the parent: no worker outlives the call
+            for _, worker in running.values():
+                worker.terminate()
                 worker.join()
-                if worker.exitcode != 0:
-                    for _, other in running.values():
-                        other.terminate()
-                        other.join()
-                    raise LstmkitError(f"{what} {index} failed in its worker process "
-                                       f"(exit code {worker.exitcode}): "
-                                       f"{_error_text(folder, index)}")
         return [(load_file(folder / f"{i}.safetensors"),
                  json.loads((folder / f"{i}.json").read_text())) for i in range(len(runs))]
 
@@ -87,14 +96,26 @@ def _work(run: Run, folder: Path, index: int) -> None:
                   folder / f"{index}.safetensors")
         (folder / f"{index}.json").write_text(json.dumps(result))
     except BaseException as err:  # noqa: BLE001 - reported to the parent in the error file
-        text = (f"{type(err).__name__}: {err}" if isinstance(err, LstmkitError)
-                else traceback.format_exc())
-        (folder / f"{index}.error").write_text(text)
+        (folder / f"{index}.error").write_text(json.dumps({
+            "type": type(err).__name__, "message": str(err),
+            "traceback": traceback.format_exc()}))
         code = 1
     finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(code)
 
 
-def _error_text(folder: Path, index: int) -> str:
+def _failure(folder: Path, index: int, exitcode: int | None, what: str) -> LstmkitError:
+    """The error to raise for a failed worker: its own lstmkit error class and message, or
+    an LstmkitError with the last line of its traceback (the whole one is logged)."""
     path = folder / f"{index}.error"
-    return path.read_text()[-4000:] if path.exists() else "(the worker wrote no traceback)"
+    prefix = f"{what} {index} failed in its worker process (exit code {exitcode})"
+    if not path.exists():
+        return LstmkitError(f"{prefix}: it wrote no error (killed, or out of memory?)")
+    report = json.loads(path.read_text())
+    kind = getattr(errors, report["type"], None)
+    if isinstance(kind, type) and issubclass(kind, LstmkitError):
+        return kind(f"{prefix}: {report['message']}")
+    logger.debug("%s %d traceback:\n%s", what, index, report["traceback"])
+    return LstmkitError(f"{prefix}: {report['type']}: {report['message']}")
