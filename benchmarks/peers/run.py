@@ -282,14 +282,14 @@ def _processes(name: str, task: Task) -> str:
     n = task.net
     if not name.startswith("lstmkit"):
         return ""
-    drawn = ", windows drawn at random (sampling='random')" if n.sampling == "random" else ""
+    settings = ", windows drawn at random (sampling='random')" if n.sampling == "random" else ""
     if n.ensemble > 1:
         jobs = member_jobs(n)
-        drawn += (f", ensemble of {n.ensemble} (n_jobs={jobs}, one thread each)" if jobs > 1
-                  else f", ensemble of {n.ensemble} (one after another)")
+        settings += (f", ensemble of {n.ensemble} (n_jobs={jobs}, one thread each)" if jobs > 1
+                     else f", ensemble of {n.ensemble} (one after another)")
     if n.processes == 1:
-        return drawn
-    return (f"{drawn}, {n.processes} processes x {n.threads // n.processes} thread(s) "
+        return settings
+    return (f"{settings}, {n.processes} processes x {n.threads // n.processes} thread(s) "
             "(DistributedDataParallel)")
 
 

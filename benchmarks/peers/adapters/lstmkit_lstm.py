@@ -108,9 +108,7 @@ class LstmkitAdapter:
     def processes(self) -> int:
         """Processes a fit runs on beside the child: torchrun's, or the forked ensemble
         members' (their memory counts in the peak RSS)."""
-        net = self.task.net
-        return net.processes if net.processes > 1 else member_jobs(net) if net.ensemble > 1 \
-            else 1
+        return max(self.task.net.processes, member_jobs(self.task.net))
 
     def fit(self, y: np.ndarray, ds: pd.DatetimeIndex) -> None:
         """Train for `net.steps` optimisation steps."""

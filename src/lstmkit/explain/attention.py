@@ -69,6 +69,12 @@ def attention_weights(
     })
 
 
+def has_attention_weights(model: Any) -> bool:
+    """Whether `attention_weights` can read this fitted model: one network with attention
+    (an ensemble's members each attend in their own way)."""
+    return model.attention is not None and not isinstance(model.network_, ForecastEnsemble)
+
+
 def attention_module(model: Any) -> nn.Module:
     """The attention module of a fitted forecaster, or a ConfigError naming the fix."""
     net = check_model(model).network_

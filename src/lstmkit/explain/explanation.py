@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from lstmkit.explain._inputs import Origins, check_model, design_of, origin_rows, series_of
-from lstmkit.explain.attention import attention_weights
+from lstmkit.explain.attention import attention_weights, has_attention_weights
 from lstmkit.explain.gradients import Attribution, integrated_gradients
 from lstmkit.explain.permutation import PermutationImportance, permutation_importance
 
@@ -83,7 +83,7 @@ def explain_model(
         max_origins=max_origins, seed=seed)
     attribution = integrated_gradients(model, data, origin, series=series, n_steps=n_steps)
     attention = None
-    if model.attention is not None and getattr(model, "ensemble", 1) == 1:
+    if has_attention_weights(model):
         design = design_of(model, data)
         row = origin_rows(model, design, attribution.origin, attribution.series)[0]
         start = design.segments[attribution.series][0] + model.lookback + model.spec_.max_lag

@@ -17,7 +17,7 @@ the rows given to `fit` only. Training runs on the shared `Trainer`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -306,7 +306,11 @@ class LSTMForecaster(BaseEstimator):
         if not forked:
             return [train(i) for i in range(len(members))]
         check_forkable(self.n_jobs, resolve_device(self.device))
-        runs = [partial(_forked_run, train, members[i], i) for i in range(len(members))]
+        def run(index: int) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+            history = train(index)  # in a forked worker: hand back weights and history
+            return members[index].state_dict(), history.to_dict()
+
+        runs = [partial(run, i) for i in range(len(members))]
         results = run_forked(runs, self.n_jobs, "ensemble member")
         for member, (weights, _) in zip(members, results, strict=True):
             member.load_state_dict(weights)
@@ -1033,9 +1037,3 @@ def _jsonable(value: Any) -> Any:
         return value.item()
     return value
 
-
-def _forked_run(train: Callable[[int], TrainingHistory], member: nn.Module, index: int
-                ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """One ensemble member's training in a forked worker: its weights and history."""
-    history = train(index)
-    return member.state_dict(), history.to_dict()
