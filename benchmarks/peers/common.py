@@ -55,7 +55,8 @@ class Task:
     max_train_classical: int  # classical models see at most this many rows before an origin
     classical: list[str] = field(default_factory=list)
     seed_per_repeat: bool = True  # repeat r trains with seed net.seed + r
-    validation: bool = False  # the folds one test period earlier (see `task_series`)
+    validation: bool = False  # folds before the test folds (see `task_series`)
+    held_out: int = 0  # with `validation`: the test folds' rows, left out of the series
 
     def to_json(self) -> dict[str, Any]:
         """Plain-dict form (sent to the child processes)."""
@@ -85,11 +86,12 @@ def load_series(dataset: str) -> pd.DataFrame:
 
 
 def task_series(task: Task) -> pd.DataFrame:
-    """The task's series; with `validation` without its last folds × fold_length rows, so the
-    folds fall one test period earlier and settings can be chosen without the test folds."""
+    """The task's series; with `validation` without its last `held_out` rows (the test
+    folds'), so the folds fall before the test folds and settings can be chosen without
+    them."""
     frame = load_series(task.dataset)
     if task.validation:
-        frame = frame.iloc[: len(frame) - task.folds * task.fold_length]
+        frame = frame.iloc[: len(frame) - task.held_out]
     return frame.reset_index(drop=True)
 
 

@@ -157,11 +157,15 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
     net.ensemble = args.ensemble
     if args.quick:
         net.steps, folds = min(net.steps, 20), 1
+    validation = args.validation or args.validation_folds is not None
+    held_out = folds * spec["fold_length"] if validation else 0
+    if args.validation_folds is not None:
+        folds = args.validation_folds
     classical = [] if args.no_classical else list(spec["classical"])
     return Task(dataset=dataset, freq=spec["freq"], season=spec["season"], net=net,
                 folds=folds, fold_length=spec["fold_length"],
                 max_train_classical=spec["max_train_classical"], classical=classical,
-                validation=args.validation)
+                validation=validation, held_out=held_out)
 
 
 def run_child(name: str, task_path: Path, out_dir: Path, repeat: int, threads: int,
@@ -376,7 +380,7 @@ def describe(task: Task) -> str:
             f"MASE scale: seasonal naive ({task.season}) in-sample error of each fold's "
             "training part; metrics are means over folds"
             + ("; VALIDATION folds: the series without its last "
-               f"{task.folds * task.fold_length} rows" if task.validation else ""))
+               f"{task.held_out} rows (the test folds)" if task.validation else ""))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -423,6 +427,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--validation", action="store_true",
                         help="score on the folds one test period earlier (the series without "
                              "its last folds x fold_length rows): for choosing settings")
+    parser.add_argument("--validation-folds", type=positive_int, default=None,
+                        help="like --validation with this many folds before the test folds "
+                             "(airline 5: 1953-1957, which holds the slow 1954)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child")
     parser.add_argument("--output", type=Path, default=HERE / "results")
     parser.add_argument("--reuse", action="store_true",

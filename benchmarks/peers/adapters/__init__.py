@@ -14,6 +14,10 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "lstmkit_window_norm": ("adapters.lstmkit_lstm",
                             "lstmkit LSTMForecaster + per-window scaler and aligned step "
                             "states (window_norm='standard', decoder_states='both')"),
+    "lstmkit_window_scaled": ("adapters.lstmkit_lstm",
+                              "lstmkit LSTMForecaster + NeuralForecast's decoding and loss "
+                              "(window_norm='standard', decoder_states='aligned', window_loss, "
+                              "partial_windows)"),
     "lstmkit_averaged": ("adapters.lstmkit_lstm",
                          "lstmkit LSTMForecaster + NeuralForecast's decoding and loss "
                          "(window_norm='standard', decoder_states='aligned', window_loss, "
@@ -34,7 +38,8 @@ ADAPTERS: dict[str, tuple[str, str]] = {
 }
 
 NEURAL = ("lstmkit", "neuralforecast", "darts_block", "darts_rnn", "lstmkit_defaults",
-          "lstmkit_window_norm", "lstmkit_averaged", "neuralforecast_window_scaled", "torch_lstm")
+          "lstmkit_window_norm", "lstmkit_window_scaled", "lstmkit_averaged",
+          "neuralforecast_window_scaled", "torch_lstm")
 
 
 def load(name: str, task: Task) -> Adapter:

@@ -9,13 +9,13 @@ what a user gets by default, shown next to the configured-alike row. `lstmkit_wi
 configured-alike model with `window_norm="standard"` (each window's target inputs
 standardised by their own mean and standard deviation over the lookback, inverted on the
 forecast) and `decoder_states="both"` (step k also reads the encoder state aligned with it).
-`lstmkit_averaged` trains as NeuralForecast does with its per-window scaler,
+`lstmkit_window_scaled` trains as NeuralForecast does with its per-window scaler,
 `scaler_type="standard"` (the row `neuralforecast_window_scaled`) — the decoder reads only the
 aligned states (`decoder_states="aligned"`), the loss is measured in each window's
 standardised units (`window_loss=True`) and the windows whose horizon runs past the training
-data count too (`partial_windows=True`) — and forecasts with the moving average of its
-weights (`ema_decay=0.995`, warming up from a fast average), which NeuralForecast does not
-have.
+data count too (`partial_windows=True`). `lstmkit_averaged` is that model forecasting with
+the moving average of its weights (`ema_decay=0.995`, warming up from a fast average), which
+NeuralForecast does not have.
 
 `run.py --sampling random` (`NetConfig.sampling`) draws every lstmkit row's windows at random
 with replacement, as NeuralForecast draws its windows (`LSTMForecaster(sampling="random")`).
@@ -130,10 +130,12 @@ class LstmkitAdapter:
         return table.loc[cutoffs.to_numpy()].to_numpy()
 
 
+NF_TRAINING = dict(window_norm="standard", decoder_states="aligned", window_loss=True,
+                   partial_windows=True)
 OPTIONS = {
     "lstmkit_window_norm": dict(window_norm="standard", decoder_states="both"),
-    "lstmkit_averaged": dict(window_norm="standard", decoder_states="aligned", window_loss=True,
-                             partial_windows=True, ema_decay=0.995),
+    "lstmkit_window_scaled": NF_TRAINING,
+    "lstmkit_averaged": {**NF_TRAINING, "ema_decay": 0.995},
 }
 
 
