@@ -64,8 +64,10 @@ class Task:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Task:
-        """Inverse of `to_json`."""
-        return cls(**{**data, "net": NetConfig(**data["net"])})
+        """Inverse of `to_json` (a validation task written before `held_out` existed held
+        out its own folds' rows)."""
+        held_out = data["folds"] * data["fold_length"] if data.get("validation") else 0
+        return cls(**{"held_out": held_out, **data, "net": NetConfig(**data["net"])})
 
 
 def load_series(dataset: str) -> pd.DataFrame:

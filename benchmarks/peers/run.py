@@ -469,7 +469,8 @@ def main(argv: list[str] | None = None) -> None:
         try:  # before any child runs: folds that do not fit the series stop here
             folds = make_folds(task, len(y))
         except DataValidationError as err:
-            raise SystemExit(f"{dataset}: {err}") from None
+            flag = "--validation-folds" if task.validation else "--folds"
+            raise SystemExit(f"{dataset}: {err} (here: lower {flag})") from None
         fold_starts = [f"{series['ds'].iloc[f.test_start]:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
                        for f in folds]
         before = os.getloadavg()
