@@ -155,12 +155,12 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
     net.processes = args.processes
     net.sampling = args.sampling
     net.ensemble = args.ensemble
-    if args.quick:
-        net.steps, folds = min(net.steps, 20), 1
     validation = args.validation or args.validation_folds is not None
     held_out = folds * spec["fold_length"] if validation else 0
     if args.validation_folds is not None:
         folds = args.validation_folds
+    if args.quick:
+        net.steps, folds = min(net.steps, 20), 1
     classical = [] if args.no_classical else list(spec["classical"])
     return Task(dataset=dataset, freq=spec["freq"], season=spec["season"], net=net,
                 folds=folds, fold_length=spec["fold_length"],
