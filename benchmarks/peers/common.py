@@ -55,8 +55,7 @@ class Task:
     max_train_classical: int  # classical models see at most this many rows before an origin
     classical: list[str] = field(default_factory=list)
     seed_per_repeat: bool = True  # repeat r trains with seed net.seed + r
-    validation: bool = False  # folds before the test folds (see `task_series`)
-    held_out: int = 0  # with `validation`: the test folds' rows, left out of the series
+    held_out: int = 0  # validation: the test folds' rows, left out of the series (0: test)
 
     def to_json(self) -> dict[str, Any]:
         """Plain-dict form (sent to the child processes)."""
@@ -64,10 +63,12 @@ class Task:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Task:
-        """Inverse of `to_json` (a validation task written before `held_out` existed held
-        out its own folds' rows)."""
-        held_out = data["folds"] * data["fold_length"] if data.get("validation") else 0
-        return cls(**{"held_out": held_out, **data, "net": NetConfig(**data["net"])})
+        """Inverse of `to_json` (a task written with a `validation` flag instead of
+        `held_out` held out its own folds' rows when the flag was set)."""
+        data = dict(data)
+        if data.pop("validation", False) and "held_out" not in data:
+            data["held_out"] = data["folds"] * data["fold_length"]
+        return cls(**{**data, "net": NetConfig(**data["net"])})
 
 
 def load_series(dataset: str) -> pd.DataFrame:
@@ -88,13 +89,10 @@ def load_series(dataset: str) -> pd.DataFrame:
 
 
 def task_series(task: Task) -> pd.DataFrame:
-    """The task's series; with `validation` without its last `held_out` rows (the test
-    folds'), so the folds fall before the test folds and settings can be chosen without
-    them."""
+    """The task's series without its last `held_out` rows: for a validation task the test
+    folds', so the folds fall before them and settings can be chosen without them."""
     frame = load_series(task.dataset)
-    if task.validation:
-        frame = frame.iloc[: len(frame) - task.held_out]
-    return frame.reset_index(drop=True)
+    return frame.iloc[: len(frame) - task.held_out].reset_index(drop=True)
 
 
 def make_folds(task: Task, n: int) -> list[Fold]:

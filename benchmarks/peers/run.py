@@ -165,7 +165,7 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
     return Task(dataset=dataset, freq=spec["freq"], season=spec["season"], net=net,
                 folds=folds, fold_length=spec["fold_length"],
                 max_train_classical=spec["max_train_classical"], classical=classical,
-                validation=validation, held_out=held_out)
+                held_out=held_out)
 
 
 def run_child(name: str, task_path: Path, out_dir: Path, repeat: int, threads: int,
@@ -380,7 +380,7 @@ def describe(task: Task) -> str:
             f"MASE scale: seasonal naive ({task.season}) in-sample error of each fold's "
             "training part; metrics are means over folds"
             + ("; VALIDATION folds: the series without its last "
-               f"{task.held_out} rows (the test folds)" if task.validation else ""))
+               f"{task.held_out} rows (the test folds)" if task.held_out else ""))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -469,7 +469,7 @@ def main(argv: list[str] | None = None) -> None:
         try:  # before any child runs: folds that do not fit the series stop here
             folds = make_folds(task, len(y))
         except DataValidationError as err:
-            flag = "--validation-folds" if task.validation else "--folds"
+            flag = "--validation-folds" if task.held_out else "--folds"
             raise SystemExit(f"{dataset}: {err} (here: lower {flag})") from None
         fold_starts = [f"{series['ds'].iloc[f.test_start]:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
                        for f in folds]
