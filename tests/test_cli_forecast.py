@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 from typer.testing import CliRunner
@@ -229,3 +230,25 @@ def test_an_ensemble_from_a_config_file_saves_every_member(tmp_path: Path) -> No
     assert bad.exit_code != 0
     assert "ensemble must be a positive integer, got 0" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_backtest_folds_side_by_side_score_as_folds_in_turn(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "load.csv")
+    args = ["forecast", str(data), "--time-col", "when", "--target", "load", *TINY]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # the fold workers train on one thread: in turn, so does this
+    try:
+        in_turn = runner.invoke(app, [*args, "--output", str(tmp_path / "one")])
+        side = runner.invoke(app, [*args, "--fold-jobs", "2", "--output", str(tmp_path / "two")])
+    finally:
+        torch.set_num_threads(before)
+    assert in_turn.exit_code == 0 and side.exit_code == 0, side.output
+    one, two = (pd.read_csv(tmp_path / d / "metrics.csv") for d in ("one", "two"))
+    lstm = one["model"] == "lstm"
+    assert lstm.sum() > 0 and one.loc[lstm, "value"].notna().all()
+    np.testing.assert_allclose(two["value"], one["value"], rtol=1e-5)
+    assert yaml.safe_load((tmp_path / "two" / "config.yaml").read_text())["fold_jobs"] == 2
+    bad = runner.invoke(app, [*args, "--fold-jobs", "0", "--output", str(tmp_path / "bad")])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "fold_jobs (backtest folds trained at once) must be a positive integer, got 0" in (
+        bad.output)

@@ -287,6 +287,8 @@ def forecast(
     gap: int | None = typer.Option(None, help="Steps between train and test (default 0)."),
     window: str | None = typer.Option(None, help="expanding or sliding."),
     refit: bool | None = typer.Option(None, "--refit/--no-refit", help="Train per fold."),
+    fold_jobs: int | None = typer.Option(
+        None, help="Backtest folds trained at once in forked processes (default 1)."),
     baselines: str | None = typer.Option(None, help="all, none, or names separated by commas."),
     season: int | None = typer.Option(None, help="Season for MASE and seasonal naive."),
     ticker: list[str] = typer.Option(
@@ -400,6 +402,8 @@ def backtest_command(
     fold_length: int | None = typer.Option(None, help="Test steps per fold (default horizon)."),
     step: int | None = typer.Option(None, help="Steps between origins (default horizon)."),
     refit: bool | None = typer.Option(None, "--refit/--no-refit", help="Train per fold."),
+    fold_jobs: int | None = typer.Option(
+        None, help="Backtest folds trained at once in forked processes (default 1)."),
     baselines: str | None = typer.Option(None, help="all, none, or names separated by commas."),
     seed: int | None = typer.Option(None, help="Seed (default 0)."),
     nproc: int | None = _NPROC_OPTION,

@@ -109,6 +109,7 @@ class ForecastConfig:
     window: str = "expanding"
     train_size: int | None = None
     refit: bool = True
+    fold_jobs: int = 1  # backtest folds trained at once, in forked processes of one thread
     baselines: list[str] | str = "all"
     season: int | None = None
     seasonalities: list[int] | None = None
@@ -147,6 +148,10 @@ class ForecastConfig:
             if unknown:
                 raise ConfigError(f"unknown federated option(s) {unknown}; valid: "
                                   f"{list(FEDERATED_KEYS)}")
+        if (not isinstance(self.fold_jobs, int) or isinstance(self.fold_jobs, bool)
+                or self.fold_jobs < 1):
+            raise ConfigError(f"fold_jobs (backtest folds trained at once) must be a positive "
+                              f"integer, got {self.fold_jobs!r}")
         if self.sentiment is not None and not self.tickers:
             raise ConfigError("sentiment joins a dated series to market data; give tickers "
                               "too, or add the series to the data as a past covariate")
@@ -295,7 +300,7 @@ def run_forecast(config: ForecastConfig, output: str | Path,
         step=config.step, gap=config.gap, window=config.window, train_size=config.train_size,
         refit=config.refit, baselines=library, season=config.season,
         seasonalities=config.seasonalities, baseline_max_train=config.baseline_max_train,
-        metrics=metrics, on_progress=say,
+        metrics=metrics, on_progress=say, n_jobs=config.fold_jobs,
     )
     result = add_covariate_baselines(result, series, own, config.horizon, metrics)
     if config.trading_cost_bps is not None:

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import safetensors.torch
 import torch
@@ -55,6 +55,8 @@ class FederatedForecaster(LSTMForecaster):
             local_epochs are the budget); the best round by the clients' mean validation
             loss is kept (the last one under differential privacy).
     """
+
+    fits_in_forked_workers: ClassVar[bool] = False  # Flower's simulation runs its own processes
 
     def __init__(self, clients: int | None = None, rounds: int = 20, local_epochs: int = 1,
                  aggregation: str = "fedavg", proximal_mu: float = 0.0,

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -158,6 +158,8 @@ class LSTMForecaster(BaseEstimator):
             threads). Small networks use many threads poorly, so members side by side finish
             sooner.
     """
+
+    fits_in_forked_workers: ClassVar[bool] = True  # `fit_each` may fit copies side by side
 
     def __init__(
         self,

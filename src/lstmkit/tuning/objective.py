@@ -67,6 +67,7 @@ class CVObjective:
                 fold_length=config.fold_length, step=config.step, gap=config.gap,
                 window=config.window, train_size=config.train_size, refit=config.refit,
                 baselines=[], season=config.season, on_fold=on_fold,
+                n_jobs=config.fold_jobs,
             )
         except LstmkitError as err:
             trial.set_user_attr(ERROR, str(err))
