@@ -33,13 +33,17 @@ class NetConfig:
     processes: int = 1  # lstmkit rows: data-parallel torchrun processes, threads / processes each
     sampling: str = "epochs"  # lstmkit rows: TrainerConfig.sampling ("random": with replacement)
     ensemble: int = 1  # lstmkit rows: LSTMForecaster(ensemble=...), members side by side
+    fold_jobs: int = 1  # lstmkit rows: walk-forward folds fitted side by side (fit_each)
     seed: int = 0
 
 
 def member_jobs(net: NetConfig) -> int:
     """lstmkit's `n_jobs`: ensemble members trained side by side, one thread each at most
-    as many as the threads; one at a time under data-parallel processes."""
-    return 1 if net.processes > 1 else max(1, min(net.ensemble, net.threads))
+    as many as the threads; one at a time under data-parallel processes or when the folds
+    are fitted side by side."""
+    if net.processes > 1 or net.fold_jobs > 1:
+        return 1
+    return max(1, min(net.ensemble, net.threads))
 
 
 @dataclass

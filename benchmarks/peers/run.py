@@ -88,15 +88,27 @@ def child(name: str, task_path: Path, out_path: Path, repeat: int) -> None:
     y = frame["y"].to_numpy("float64")
     ds = frame["ds"]
     adapter = adapters.load(name, task)
-    folds = []
+    folds, scaled = [], []
     for fold in make_folds(task, len(y)):
         train = y[fold.train_start:fold.train_end]
         mu, sd = (float(train.mean()), float(train.std())) if adapter.scaled else (0.0, 1.0)
         z = ((y[:fold.test_end] - mu) / sd).astype("float32" if adapter.scaled else "float64")
+        scaled.append((fold, mu, sd, z))
+    spans = [(z[f.train_start:f.train_end], ds[f.train_start:f.train_end].reset_index(drop=True))
+             for f, _, _, z in scaled]
+    side_by_side = task.net.fold_jobs > 1 and hasattr(adapter, "fit_folds")
+    if side_by_side:  # one wall time for all folds, shared out evenly
         began = time.perf_counter()
-        adapter.fit(z[fold.train_start:fold.train_end],
-                    ds[fold.train_start:fold.train_end].reset_index(drop=True))
-        fit_s = time.perf_counter() - began
+        adapter.fit_folds(spans)
+        shared_fit_s = (time.perf_counter() - began) / len(spans)
+    for k, (fold, mu, sd, z) in enumerate(scaled):
+        if side_by_side:
+            adapter.use_fold(k)
+            fit_s = shared_fit_s
+        else:
+            began = time.perf_counter()
+            adapter.fit(*spans[k])
+            fit_s = time.perf_counter() - began
         began = time.perf_counter()
         pred = adapter.predict(z, ds[:fold.test_end].reset_index(drop=True), fold.origins)
         predict_s = time.perf_counter() - began
@@ -144,6 +156,10 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
         net.lr = args.lr
     if args.batch_size is not None:
         net.batch_size = args.batch_size
+    if args.hidden_size is not None:
+        net.hidden_size = args.hidden_size
+    if args.num_layers is not None:
+        net.num_layers = args.num_layers
     net.precision = args.precision
     net.dropout = args.dropout
     if args.threads % args.processes:
@@ -155,6 +171,10 @@ def make_task(dataset: str, args: argparse.Namespace) -> Task:
     net.processes = args.processes
     net.sampling = args.sampling
     net.ensemble = args.ensemble
+    if args.fold_jobs > 1 and (args.fold_jobs > args.threads or args.processes > 1):
+        raise SystemExit(f"--fold-jobs {args.fold_jobs}: at most --threads ({args.threads}) "
+                         "folds at once, one thread each, and not with --processes")
+    net.fold_jobs = args.fold_jobs
     validation = args.validation or args.validation_folds is not None
     held_out = folds * spec["fold_length"] if validation else 0
     if args.validation_folds is not None:
@@ -287,6 +307,8 @@ def _processes(name: str, task: Task) -> str:
     if not name.startswith("lstmkit"):
         return ""
     settings = ", windows drawn at random (sampling='random')" if n.sampling == "random" else ""
+    if n.fold_jobs > 1:
+        settings += f", {n.fold_jobs} folds at once (fit_each, one thread each)"
     if n.ensemble > 1:
         jobs = member_jobs(n)
         settings += (f", ensemble of {n.ensemble} (n_jobs={jobs}, one thread each)" if jobs > 1
@@ -376,6 +398,7 @@ def describe(task: Task) -> str:
                else "")
             + ("lstmkit rows draw their windows at random, " if n.sampling == "random" else "")
             + (f"lstmkit rows are ensembles of {n.ensemble}, " if n.ensemble > 1 else "")
+            + (f"lstmkit rows fit {n.fold_jobs} folds at once, " if n.fold_jobs > 1 else "")
             + f"seed {n.seed} + repeat index; "
             f"MASE scale: seasonal naive ({task.season}) in-sample error of each fold's "
             "training part; metrics are means over folds"
@@ -398,6 +421,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="windows per optimisation step of every network "
                              "(default: 256 energy, 32 airline)")
+    parser.add_argument("--hidden-size", type=positive_int, default=None,
+                        help="LSTM hidden units per layer of every network (default 64)")
+    parser.add_argument("--num-layers", type=positive_int, default=None,
+                        help="stacked LSTM layers of every network (default 2)")
     parser.add_argument("--precision", choices=sorted(PRECISION_NAMES), default="float32",
                         help="bfloat16: every network trains in mixed precision (forward "
                              "under torch.autocast, weights float32)")
@@ -420,6 +447,11 @@ def main(argv: list[str] | None = None) -> None:
                              "forecasts (LSTMForecaster(ensemble=...)), side by side in "
                              "forked processes of one thread each (n_jobs = min(ensemble, "
                              "threads); one after another with --processes > 1)")
+    parser.add_argument("--fold-jobs", type=positive_int, default=1,
+                        help="lstmkit rows fit this many walk-forward folds at once in forked "
+                             "processes of one thread each (lstmkit's fit_each, as "
+                             "backtest(n_jobs=...) does; at most --threads); an ensemble's "
+                             "members then train one after another in each")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="1 repeat, 1 fold, at most 20 steps: checks the whole pipeline")

@@ -21,7 +21,9 @@ NeuralForecast does not have.
 with replacement, as NeuralForecast draws its windows (`LSTMForecaster(sampling="random")`).
 `run.py --ensemble K` (`NetConfig.ensemble`) makes every lstmkit row an ensemble of K networks
 (`LSTMForecaster(ensemble=K)`), trained side by side in forked processes (`n_jobs`, see
-`common.member_jobs`).
+`common.member_jobs`). `run.py --fold-jobs N` (`NetConfig.fold_jobs`) fits the folds N at once
+in forked processes of one thread each (`fit_folds`, lstmkit's `fit_each`, which
+`backtest(n_jobs=N)` uses); an ensemble's members then train one after another in each.
 
 With `NetConfig.processes` N > 1 (`run.py --processes N`) every lstmkit row trains
 data-parallel: `fit` starts `torchrun` with N processes of threads / N threads each
@@ -44,6 +46,8 @@ import numpy as np
 import pandas as pd
 from common import NetConfig, Task, member_jobs
 
+from lstmkit.data.loading import load_series
+from lstmkit.evaluation.fold_fits import fit_each
 from lstmkit.models.forecaster import LSTMForecaster
 
 WORKER = Path(__file__).resolve().parent.parent / "lstmkit_ddp_fit.py"
@@ -103,12 +107,14 @@ class LstmkitAdapter:
         self.options = options or {}
         self.steps_done = 0
         self.model: LSTMForecaster | None = None
+        self.fold_models: list[LSTMForecaster] = []
 
     @property
     def processes(self) -> int:
         """Processes a fit runs on beside the child: torchrun's, or the forked ensemble
-        members' (their memory counts in the peak RSS)."""
-        return max(self.task.net.processes, member_jobs(self.task.net))
+        members' or folds' (their memory counts in the peak RSS)."""
+        net = self.task.net
+        return max(net.processes, member_jobs(net), net.fold_jobs)
 
     def fit(self, y: np.ndarray, ds: pd.DatetimeIndex) -> None:
         """Train for `net.steps` optimisation steps."""
@@ -119,6 +125,20 @@ class LstmkitAdapter:
             self.model = build(net, self.features, self.options)
             self.model.fit(series_frame(y, ds), target="y", time_col="ds")
         self.steps_done = net.steps
+
+    def fit_folds(self, spans: list[tuple[np.ndarray, pd.DatetimeIndex]]) -> None:
+        """Fit every fold's training span, `net.fold_jobs` at once (`fit_each`); `use_fold`
+        picks the one `predict` uses."""
+        net = self.task.net
+        frames = [load_series(series_frame(y, ds), target="y", time_col="ds")
+                  for y, ds in spans]
+        self.fold_models = fit_each(build(net, self.features, self.options), frames,
+                                    net.fold_jobs, "fold")
+        self.steps_done = net.steps
+
+    def use_fold(self, k: int) -> None:
+        """Forecast with the model `fit_folds` fitted on fold `k`."""
+        self.model = self.fold_models[k]
 
     def predict(self, y: np.ndarray, ds: pd.Series, origins: np.ndarray) -> np.ndarray:
         """One batched call over all origins: the forecast at origin o has its cutoff at row
