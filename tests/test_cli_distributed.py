@@ -70,3 +70,14 @@ def test_nproc_must_match_torchrun(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                                  "--output", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "--nproc 3 but torchrun started 2 processes" in result.output
+
+
+@pytest.mark.parametrize("options", [["--fold-jobs", "2"], ["--ensemble", "2", "--n-jobs", "2"]])
+def test_forked_workers_are_refused_with_nproc_before_any_process_starts(
+        tmp_path: Path, options: list[str]) -> None:
+    result = runner.invoke(app, ["forecast", "--dataset", "stocks", *ARGS, *options,
+                                 "--nproc", "2", "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{' '.join(options[-2:])}: forked worker processes cannot run inside torchrun" in (
+        result.output)
+    assert not (tmp_path / "out" / "metrics.csv").exists()

@@ -345,6 +345,12 @@ def _run_forecast_on_ranks(cfg: Any, output: Path, nproc: int | None) -> None:
                                       or distributed.launched_by_torchrun()):
         raise ConfigError("a federated config trains in Flower's simulation (one process per "
                           "client), not under torchrun: drop --nproc or the federated block")
+    forking = [f"--n-jobs {cfg.n_jobs}"] if cfg.n_jobs > 1 and cfg.ensemble > 1 else []
+    forking += [f"--fold-jobs {cfg.fold_jobs}"] if cfg.fold_jobs > 1 else []
+    if forking and (nproc not in (None, 1) or distributed.launched_by_torchrun()):
+        raise ConfigError(f"{' and '.join(forking)}: forked worker processes cannot run inside "
+                          "torchrun's data-parallel ranks; drop --nproc, or set n_jobs and "
+                          "fold_jobs to 1")
     if not distributed.launched_by_torchrun():
         if nproc is None or nproc == 1:
             _run_forecast_command(cfg, output)

@@ -152,6 +152,10 @@ class ForecastConfig:
                 or self.fold_jobs < 1):
             raise ConfigError(f"fold_jobs (backtest folds trained at once) must be a positive "
                               f"integer, got {self.fold_jobs!r}")
+        if self.fold_jobs > 1 and self.federated is not None:
+            raise ConfigError("fold_jobs forks a process per fold, and a federated model trains "
+                              "in Flower's simulation, which runs processes of its own: set "
+                              "fold_jobs to 1 (or drop the federated block)")
         if self.sentiment is not None and not self.tickers:
             raise ConfigError("sentiment joins a dated series to market data; give tickers "
                               "too, or add the series to the data as a past covariate")

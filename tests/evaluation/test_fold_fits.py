@@ -104,3 +104,8 @@ def test_the_config_names_fold_jobs_when_it_is_wrong(jobs) -> None:
     with pytest.raises(ConfigError, match=r"fold_jobs \(backtest folds trained at once\)"):
         ForecastConfig(dataset="vic_electricity", fold_jobs=jobs)
 
+
+
+def test_a_federated_config_refuses_fold_jobs_before_loading_data() -> None:
+    with pytest.raises(ConfigError, match="fold_jobs forks a process per fold, and a federated"):
+        ForecastConfig(dataset="vic_electricity", fold_jobs=2, federated={"clients": 2})
