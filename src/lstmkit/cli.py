@@ -331,6 +331,11 @@ def _forecast_main(data: Path | None, dataset: str | None, config: Path | None, 
         _fail(err)
 
 
+def _above_one(value: Any) -> bool:
+    """Whether a config count asks for more than one (a wrong type is the model's to refuse)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 1
+
+
 def _run_forecast_on_ranks(cfg: Any, output: Path, nproc: int | None) -> None:
     """Run the job here; with --nproc N > 1 relaunch it on N processes through torchrun.
 
@@ -345,7 +350,8 @@ def _run_forecast_on_ranks(cfg: Any, output: Path, nproc: int | None) -> None:
                                       or distributed.launched_by_torchrun()):
         raise ConfigError("a federated config trains in Flower's simulation (one process per "
                           "client), not under torchrun: drop --nproc or the federated block")
-    forking = [f"--n-jobs {cfg.n_jobs}"] if cfg.n_jobs > 1 and cfg.ensemble > 1 else []
+    forking = [f"--n-jobs {cfg.n_jobs}"] if _above_one(cfg.n_jobs) and _above_one(
+        cfg.ensemble) else []
     forking += [f"--fold-jobs {cfg.fold_jobs}"] if cfg.fold_jobs > 1 else []
     if forking and (nproc not in (None, 1) or distributed.launched_by_torchrun()):
         raise ConfigError(f"{' and '.join(forking)}: forked worker processes cannot run inside "

@@ -83,8 +83,8 @@ def test_fit_each_fits_a_copy_per_span_and_an_ensemble_in_each(one_thread) -> No
 
 def test_a_failing_fold_is_raised_with_its_own_error_and_index() -> None:
     spans = [load_series(hourly()), load_series(hourly().iloc[:20])]
-    with pytest.raises(DataValidationError, match=r"backtest training 1 failed.*rows"):
-        fit_each(model(), spans, n_jobs=2, what="backtest training")
+    with pytest.raises(DataValidationError, match=r"training span 1 failed.*rows"):
+        fit_each(model(), spans, n_jobs=2)
 
 
 @pytest.mark.parametrize("jobs", [0, -1, 1.5, True, "2"])
@@ -109,3 +109,29 @@ def test_the_config_names_fold_jobs_when_it_is_wrong(jobs) -> None:
 def test_a_federated_config_refuses_fold_jobs_before_loading_data() -> None:
     with pytest.raises(ConfigError, match="fold_jobs forks a process per fold, and a federated"):
         ForecastConfig(dataset="vic_electricity", fold_jobs=2, federated={"clients": 2})
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"device": "gpu"}, "device='gpu' is not a device torch knows"),
+    ({"device": None}, "device must be a name such as 'auto'"),
+    ({"lookback": 0}, "lookback must be a positive integer, got 0"),
+])
+def test_bad_settings_are_refused_before_any_worker_starts(settings, message) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        fit_each(model(**settings), [load_series(hourly())] * 2, n_jobs=2)
+    assert "worker process" not in str(caught.value)
+
+
+class RefusesLongData(LSTMForecaster):
+    """Refuses training data of more than 660 rows: of 3 folds of 24 rows in 700, the last."""
+
+    def fit(self, data, **kw):
+        if len(data.frame) > 660:
+            raise DataValidationError(f"{len(data.frame)} rows")
+        return super().fit(data, **kw)
+
+
+def test_a_failing_backtest_fold_is_named_by_its_fold_number() -> None:
+    failing = RefusesLongData(**model().get_config())
+    with pytest.raises(DataValidationError, match=r"backtest fold 3/3 failed .*: 676 rows"):
+        backtest(failing, hourly(), folds=3, fold_length=24, baselines=[], n_jobs=2)

@@ -106,8 +106,9 @@ def backtest(
     `on_fold(k, metrics)` is called after the model's fold k with that fold's metrics
     (model, fold, metric, value), before the next fold trains (e.g. to prune a search).
     `n_jobs` > 1 trains that many folds at once, each in a forked process of one thread
-    (CPU; see `fit_each`): sooner on a few cores for a small network, the same forecasts;
-    `on_fold` is then called once every fold is trained.
+    (CPU; see `fit_each`): sooner on a few cores for a small network, with the forecasts of
+    fitting the folds in turn on one thread; `on_fold` is then called once every fold is
+    trained.
     """
     say = on_progress or (lambda message: None)
     series = _load(model, data, target, time_col, id_col, freq)
@@ -252,8 +253,9 @@ def _backtest_model(model: LSTMForecaster, series: SeriesFrame, splits: dict[str
     ready: dict[int, LSTMForecaster] = {}
     if n_jobs != 1 and len(trained) > 1:
         say(f"training {len(trained)} folds, {n_jobs} at a time in forked processes")
-        ready = dict(zip(trained, fit_each(model, [training(k) for k in trained], n_jobs,
-                                           "backtest training"), strict=True))
+        fits = fit_each(model, [training(k) for k in trained], n_jobs,
+                        [f"backtest fold {k + 1}/{n_folds}" for k in trained], "n_jobs")
+        ready = dict(zip(trained, fits, strict=True))
     fitted: LSTMForecaster | None = None
     for k in range(n_folds):
         if k in trained:

@@ -25,24 +25,29 @@ from lstmkit.training.trainer import resolve_device
 
 
 def fit_each(model: LSTMForecaster, trainings: Sequence[SeriesFrame], n_jobs: int = 1,
-             what: str = "training span") -> list[LSTMForecaster]:
+             names: Sequence[str] | None = None, option: str = "n_jobs"
+             ) -> list[LSTMForecaster]:
     """A copy of the unfitted `model` fitted on each of `trainings`, in order.
 
     `n_jobs` > 1 fits up to that many at once in forked processes of one thread each (CPU,
     Linux/macOS); inside a worker an ensemble's members train one after another. A failing
-    fit stops the others and is raised naming `what` and its index in `trainings`.
+    fit stops the others and is raised naming it by `names` (default: "training span i");
+    refusals name the count `option`.
     """
     if not isinstance(n_jobs, int | np.integer) or isinstance(n_jobs, bool) or n_jobs < 1:
-        raise ConfigError(f"n_jobs (fits at once) must be a positive integer, got {n_jobs!r}")
+        raise ConfigError(f"{option} (fits at once) must be a positive integer, got "
+                          f"{n_jobs!r}")
     if n_jobs == 1 or len(trainings) < 2:
         return [copy.deepcopy(model).fit(training) for training in trainings]
     if not model.fits_in_forked_workers:
         raise ConfigError(f"a {type(model).__name__} cannot be fitted in forked worker "
-                          f"processes; use n_jobs=1 (got {n_jobs})")
-    check_forkable(n_jobs, resolve_device(model.device))
+                          f"processes; use {option}=1 (got {n_jobs})")
+    model._check_params()  # a bad setting is refused here, not once per worker
+    check_forkable(n_jobs, resolve_device(model.device), option)
     runs = [partial(_fit_in_worker, model, training) for training in trainings]
+    names = names or [f"training span {i}" for i in range(len(trainings))]
     fitted = []
-    for weights, state in run_forked(runs, n_jobs, what):
+    for weights, state in run_forked(runs, n_jobs, names=names):
         rebuilt = copy.deepcopy(model)
         rebuilt.set_extra(state)
         rebuilt.load_state_dict(weights)

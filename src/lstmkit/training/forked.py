@@ -36,29 +36,33 @@ logger = logging.getLogger(__name__)
 Run = Callable[[], tuple[dict[str, torch.Tensor], dict[str, Any]]]
 
 
-def check_forkable(jobs: int, device: torch.device) -> None:
-    """Refuse `jobs` > 1 where forked workers cannot train safely."""
+def check_forkable(jobs: int, device: torch.device, option: str = "n_jobs") -> None:
+    """Refuse `jobs` > 1 where forked workers cannot train safely; errors name `option`."""
     if jobs == 1:
         return
     if device.type != "cpu":
-        raise ConfigError(f"n_jobs={jobs} trains in forked CPU processes; on device "
-                          f"{device.type!r} use n_jobs=1")
+        raise ConfigError(f"{option}={jobs} trains in forked CPU processes; on device "
+                          f"{device.type!r} use {option}=1 (or device='cpu'; "
+                          "CUDA_VISIBLE_DEVICES= hides a GPU that device='auto' finds)")
     if "fork" not in multiprocessing.get_all_start_methods():
-        raise ConfigError(f"n_jobs={jobs} trains in forked processes, which this platform "
-                          "does not have; use n_jobs=1")
+        raise ConfigError(f"{option}={jobs} trains in forked processes, which this platform "
+                          f"does not have; use {option}=1")
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        raise ConfigError(f"n_jobs={jobs} forks worker processes, which cannot use CUDA "
-                          "once this process has; use n_jobs=1")
+        raise ConfigError(f"{option}={jobs} forks worker processes, which cannot use CUDA "
+                          f"once this process has; use {option}=1")
     if launched_by_torchrun():
-        raise ConfigError(f"n_jobs={jobs} cannot fork inside a torchrun process group; "
-                          "use n_jobs=1 (the ranks already train in parallel)")
+        raise ConfigError(f"{option}={jobs} cannot fork inside a torchrun process group; "
+                          f"use {option}=1 (the ranks already train in parallel)")
 
 
-def run_forked(runs: Sequence[Run], jobs: int, what: str = "training run"
+def run_forked(runs: Sequence[Run], jobs: int, what: str = "training run",
+               names: Sequence[str] | None = None,
                ) -> list[tuple[dict[str, torch.Tensor], dict[str, Any]]]:
     """Each run's (weights, JSON-able result), computed in forked workers of one thread
     each, at most `jobs` at once. A failing run stops the others and is raised as the
-    lstmkit error it raised (else an LstmkitError), naming `what` and its index."""
+    lstmkit error it raised (else an LstmkitError), named by `names[index]` (default:
+    `what` and its index)."""
+    names = list(names) if names is not None else [f"{what} {i}" for i in range(len(runs))]
     jobs = max(1, min(jobs, len(runs)))
     context = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="lstmkit-forked-") as tmp:
@@ -77,7 +81,7 @@ def run_forked(runs: Sequence[Run], jobs: int, what: str = "training run"
                     index, worker = running.pop(sentinel)
                     worker.join()
                     if worker.exitcode != 0:
-                        raise _failure(folder, index, worker.exitcode, what)
+                        raise _failure(folder, index, worker.exitcode, names[index])
         finally:  # a failure, or an interrupt in the parent: no worker outlives the call
             for _, worker in running.values():
                 worker.terminate()
@@ -106,16 +110,17 @@ def _work(run: Run, folder: Path, index: int) -> None:
         os._exit(code)
 
 
-def _failure(folder: Path, index: int, exitcode: int | None, what: str) -> LstmkitError:
-    """The error to raise for a failed worker: its own lstmkit error class and message, or
-    an LstmkitError with the last line of its traceback (the whole one is logged)."""
+def _failure(folder: Path, index: int, exitcode: int | None, name: str) -> LstmkitError:
+    """The error to raise for failed worker `index` (`name` in messages): its own lstmkit
+    error class and message, or an LstmkitError with the last line of its traceback (the
+    whole one is logged)."""
     path = folder / f"{index}.error"
-    prefix = f"{what} {index} failed in its worker process (exit code {exitcode})"
+    prefix = f"{name} failed in its worker process (exit code {exitcode})"
     if not path.exists():
         return LstmkitError(f"{prefix}: it wrote no error (killed, or out of memory?)")
     report = json.loads(path.read_text())
     kind = getattr(errors, report["type"], None)
     if isinstance(kind, type) and issubclass(kind, LstmkitError):
         return kind(f"{prefix}: {report['message']}")
-    logger.debug("%s %d traceback:\n%s", what, index, report["traceback"])
+    logger.debug("%s traceback:\n%s", name, report["traceback"])
     return LstmkitError(f"{prefix}: {report['type']}: {report['message']}")

@@ -120,12 +120,20 @@ class TrainingHistory:
 
 
 def resolve_device(device: str) -> torch.device:
-    """'auto' -> CUDA when available, else CPU; asking for missing CUDA raises `ConfigError`."""
+    """'auto' -> CUDA when available, else CPU; asking for missing CUDA, or for a device
+    torch does not know, raises `ConfigError`."""
+    if not isinstance(device, str):
+        raise ConfigError(f"device must be a name such as 'auto', 'cpu' or 'cuda:0', got "
+                          f"{device!r}")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device={device!r} but CUDA is not available; use 'auto' or 'cpu'")
-    return torch.device(device)
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"device={device!r} is not a device torch knows; use 'auto', 'cpu' "
+                          "or 'cuda:N'") from None
 
 
 def to_device(obj: Any, device: torch.device) -> Any:
