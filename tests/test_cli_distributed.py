@@ -81,3 +81,10 @@ def test_forked_workers_are_refused_with_nproc_before_any_process_starts(
     assert f"{' '.join(options[-2:])}: forked worker processes cannot run inside torchrun" in (
         result.output)
     assert not (tmp_path / "out" / "metrics.csv").exists()
+
+
+def test_a_bad_model_setting_is_refused_before_torchrun_starts(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["forecast", "--dataset", "stocks", *ARGS, "--hidden-size", "0",
+                                 "--nproc", "2", "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "hidden_size must be a positive integer, got 0" in result.output

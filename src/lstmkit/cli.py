@@ -361,6 +361,7 @@ def _run_forecast_on_ranks(cfg: Any, output: Path, nproc: int | None) -> None:
         if nproc is None or nproc == 1:
             _run_forecast_command(cfg, output)
         else:
+            cfg.model()._check_params()  # refused here in one line, not on every rank
             _launch_forecast(cfg, output, nproc)
         return
     local = os.environ.get("LOCAL_WORLD_SIZE")
