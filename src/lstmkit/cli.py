@@ -331,9 +331,17 @@ def _forecast_main(data: Path | None, dataset: str | None, config: Path | None, 
         _fail(err)
 
 
-def _above_one(value: Any) -> bool:
-    """Whether a config count asks for more than one (a wrong type is the model's to refuse)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value > 1
+def _check_for_ranks(cfg: Any) -> None:
+    """Refuse, in one line before torchrun starts, a bad model setting (else every rank
+    raises it) and the options that fork workers, which cannot run inside the ranks."""
+    model = cfg.model()
+    model._check_params()
+    forking = [f"--n-jobs {model.n_jobs}"] if model.n_jobs > 1 and model.ensemble > 1 else []
+    forking += [f"--fold-jobs {cfg.fold_jobs}"] if cfg.fold_jobs > 1 else []
+    if forking:
+        raise ConfigError(f"{' and '.join(forking)}: forked worker processes cannot run inside "
+                          "torchrun's data-parallel ranks; drop --nproc, or set n_jobs and "
+                          "fold_jobs to 1")
 
 
 def _run_forecast_on_ranks(cfg: Any, output: Path, nproc: int | None) -> None:
@@ -350,18 +358,12 @@ def _run_forecast_on_ranks(cfg: Any, output: Path, nproc: int | None) -> None:
                                       or distributed.launched_by_torchrun()):
         raise ConfigError("a federated config trains in Flower's simulation (one process per "
                           "client), not under torchrun: drop --nproc or the federated block")
-    forking = [f"--n-jobs {cfg.n_jobs}"] if _above_one(cfg.n_jobs) and _above_one(
-        cfg.ensemble) else []
-    forking += [f"--fold-jobs {cfg.fold_jobs}"] if cfg.fold_jobs > 1 else []
-    if forking and (nproc not in (None, 1) or distributed.launched_by_torchrun()):
-        raise ConfigError(f"{' and '.join(forking)}: forked worker processes cannot run inside "
-                          "torchrun's data-parallel ranks; drop --nproc, or set n_jobs and "
-                          "fold_jobs to 1")
+    if nproc not in (None, 1) or distributed.launched_by_torchrun():
+        _check_for_ranks(cfg)
     if not distributed.launched_by_torchrun():
         if nproc is None or nproc == 1:
             _run_forecast_command(cfg, output)
         else:
-            cfg.model()._check_params()  # refused here in one line, not on every rank
             _launch_forecast(cfg, output, nproc)
         return
     local = os.environ.get("LOCAL_WORLD_SIZE")

@@ -38,6 +38,7 @@ from lstmkit.evaluation.metrics import DEFAULT_METRICS
 from lstmkit.evaluation.trading import fold_trading_metrics, trading_table
 from lstmkit.features import market
 from lstmkit.models.forecaster import LSTMForecaster
+from lstmkit.nn._checks import check_positive_int
 
 CONFIG_FILE = "config.yaml"
 RETURN_KINDS = ("log", "simple")
@@ -148,10 +149,7 @@ class ForecastConfig:
             if unknown:
                 raise ConfigError(f"unknown federated option(s) {unknown}; valid: "
                                   f"{list(FEDERATED_KEYS)}")
-        if (not isinstance(self.fold_jobs, int) or isinstance(self.fold_jobs, bool)
-                or self.fold_jobs < 1):
-            raise ConfigError(f"fold_jobs (backtest folds trained at once) must be a positive "
-                              f"integer, got {self.fold_jobs!r}")
+        check_positive_int(self.fold_jobs, "fold_jobs (backtest folds trained at once)")
         if self.fold_jobs > 1 and self.federated is not None:
             raise ConfigError("fold_jobs forks a process per fold, and a federated model trains "
                               "in Flower's simulation, which runs processes of its own: set "

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-import numpy as np
 import torch
 
 from lstmkit.data.loading import SeriesFrame
 from lstmkit.errors import ConfigError
 from lstmkit.models.forecaster import LSTMForecaster
+from lstmkit.nn._checks import check_positive_int
 from lstmkit.training.forked import check_forkable, run_forked
 from lstmkit.training.trainer import resolve_device
 
@@ -34,9 +34,7 @@ def fit_each(model: LSTMForecaster, trainings: Sequence[SeriesFrame], n_jobs: in
     fit stops the others and is raised naming it by `names` (default: "training span i");
     refusals name the count `option`.
     """
-    if not isinstance(n_jobs, int | np.integer) or isinstance(n_jobs, bool) or n_jobs < 1:
-        raise ConfigError(f"{option} (fits at once) must be a positive integer, got "
-                          f"{n_jobs!r}")
+    check_positive_int(n_jobs, f"{option} (fits at once)")
     if n_jobs == 1 or len(trainings) < 2:
         return [copy.deepcopy(model).fit(training) for training in trainings]
     if not model.fits_in_forked_workers:
